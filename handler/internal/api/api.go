@@ -1,0 +1,250 @@
+// Package api is the HTTP side of the handler: the route table of the
+// functions, request decoding with its size limit, caller authentication,
+// the contract's error shape and the one log line per request.
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/passkeys-b2c/passkeys/handler/internal/passkey"
+)
+
+// MaxBodyBytes is the largest request body accepted.
+const MaxBodyBytes = 1 << 20
+
+// Options configures the HTTP handler.
+type Options struct {
+	// APIKeys, when not empty, are the keys a caller must send in
+	// x-functions-key or x-api-key.
+	APIKeys []string
+	// RequestTimeout bounds each function call.
+	RequestTimeout time.Duration
+	Logger         *slog.Logger
+	// Static is served for GET requests outside /api/ (the demo page and
+	// the browser script); nil serves nothing.
+	Static fs.FS
+}
+
+// Server routes /api/<function> to the service.
+type Server struct {
+	service *passkey.Service
+	opts    Options
+	keys    [][sha256.Size]byte
+	mux     *http.ServeMux
+}
+
+// New returns the handler for all functions, GET / and the static files.
+func New(service *passkey.Service, opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.RequestTimeout == 0 {
+		opts.RequestTimeout = 8 * time.Second
+	}
+	s := &Server{service: service, opts: opts, mux: http.NewServeMux()}
+	for _, k := range opts.APIKeys {
+		s.keys = append(s.keys, sha256.Sum256([]byte(k)))
+	}
+	for name, fn := range s.functions() {
+		s.mux.Handle("/api/"+name, s.function(name, fn))
+	}
+	s.mux.Handle("/api/", s.function("", func(context.Context, *request) (response, error) {
+		return nil, passkey.Errorf(passkey.CodeNotFound, "no such function")
+	}))
+	// GET / also answers the Functions host's readiness probe.
+	static := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") }))
+	if opts.Static != nil {
+		static = http.FileServerFS(opts.Static)
+	}
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		static.ServeHTTP(w, r)
+	})
+	return s
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// Functions lists the function names the server routes, for checks against
+// the functions/ folders.
+func (s *Server) Functions() []string {
+	var names []string
+	for name := range s.functions() {
+		names = append(names, name)
+	}
+	return names
+}
+
+// response is a flat JSON object of claims.
+type response map[string]any
+
+type functionFunc func(ctx context.Context, req *request) (response, error)
+
+// function wraps one function: method, authentication, body limit, decoding,
+// deadline, error shape, panic recovery and the request log line.
+func (s *Server) function(name string, fn functionFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := requestID()
+		req := &request{lang: passkey.Language("", r.Header.Get("Accept-Language"))}
+		status, code, err := s.serve(w, r, id, req, fn)
+		attrs := []slog.Attr{
+			slog.String("requestId", id),
+			slog.String("function", name),
+			slog.Int("status", status),
+			slog.Float64("durationMs", float64(time.Since(start).Microseconds())/1000),
+		}
+		if code != "" {
+			attrs = append(attrs, slog.String("code", string(code)), slog.String("error", err.Error()))
+		}
+		level := slog.LevelInfo
+		if status >= 500 {
+			level = slog.LevelError
+		}
+		s.opts.Logger.LogAttrs(r.Context(), level, "request", attrs...)
+	})
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, id string, req *request, fn functionFunc) (status int, code passkey.Code, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
+			status, code = s.writeError(w, id, req, err)
+		}
+	}()
+	w.Header().Set("X-Request-Id", id)
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		err = passkey.Errorf(passkey.CodeMethodNotAllowed, "functions take POST, not %s", r.Method)
+	} else if !s.authorized(r) {
+		err = passkey.Errorf(passkey.CodeUnauthorized, "missing or wrong API key (x-functions-key or x-api-key)")
+	} else {
+		err = req.decode(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	}
+	var resp response
+	if err == nil {
+		ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
+		defer cancel()
+		resp, err = fn(ctx, req)
+	}
+	if err != nil {
+		status, code = s.writeError(w, id, req, err)
+		return status, code, err
+	}
+	writeJSON(w, http.StatusOK, resp)
+	return http.StatusOK, "", nil
+}
+
+// authorized compares the caller's key with every configured key in
+// constant time (over digests, so key lengths do not leak either).
+func (s *Server) authorized(r *http.Request) bool {
+	if len(s.keys) == 0 {
+		return true
+	}
+	given := r.Header.Get("x-functions-key")
+	if given == "" {
+		given = r.Header.Get("x-api-key")
+	}
+	sum := sha256.Sum256([]byte(given))
+	ok := 0
+	for _, k := range s.keys {
+		ok |= subtle.ConstantTimeCompare(sum[:], k[:])
+	}
+	return given != "" && ok == 1
+}
+
+// statuses is the one map from error code to HTTP status.
+var statuses = map[passkey.Code]int{
+	passkey.CodeChallengeExpired:   http.StatusConflict,
+	passkey.CodeChallengeUsed:      http.StatusConflict,
+	passkey.CodeCredentialRejected: http.StatusConflict,
+	passkey.CodeCredentialUnknown:  http.StatusConflict,
+	passkey.CodeCredentialExists:   http.StatusConflict,
+	passkey.CodeNoDevices:          http.StatusConflict,
+	passkey.CodeDeviceLimit:        http.StatusConflict,
+	passkey.CodeUserMismatch:       http.StatusConflict,
+	passkey.CodeInvalidRequest:     http.StatusBadRequest,
+	passkey.CodeRequestTooLarge:    http.StatusRequestEntityTooLarge,
+	passkey.CodeUnauthorized:       http.StatusUnauthorized,
+	passkey.CodeNotFound:           http.StatusNotFound,
+	passkey.CodeMethodNotAllowed:   http.StatusMethodNotAllowed,
+	passkey.CodeStorageUnavailable: http.StatusServiceUnavailable,
+	passkey.CodeInternal:           http.StatusInternalServerError,
+}
+
+// Status returns the HTTP status of an error code.
+func Status(code passkey.Code) int {
+	if status, ok := statuses[code]; ok {
+		return status
+	}
+	return http.StatusInternalServerError
+}
+
+// errorBody is the contract's error shape.
+type errorBody struct {
+	Version          string `json:"version"`
+	Status           int    `json:"status"`
+	Code             string `json:"code"`
+	UserMessage      string `json:"userMessage"`
+	DeveloperMessage string `json:"developerMessage"`
+	RequestID        string `json:"requestId"`
+}
+
+func (s *Server) writeError(w http.ResponseWriter, id string, req *request, err error) (int, passkey.Code) {
+	code := passkey.ErrorCode(err)
+	if errors.Is(err, context.DeadlineExceeded) {
+		code = passkey.CodeStorageUnavailable
+	}
+	status := Status(code)
+	developer := "internal error; see the log line with this requestId"
+	var perr *passkey.Error
+	switch {
+	case code == passkey.CodeStorageUnavailable:
+		developer = "storage unavailable; nothing was written"
+	case errors.As(err, &perr) && code != passkey.CodeInternal:
+		developer = perr.Message
+	}
+	writeJSON(w, status, errorBody{
+		Version:          "1.0.0",
+		Status:           status,
+		Code:             string(code),
+		UserMessage:      passkey.UserMessage(code, req.lang),
+		DeveloperMessage: developer,
+		RequestID:        id,
+	})
+	return status, code
+}
+
+func writeJSON(w http.ResponseWriter, status int, body any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(body)
+}
+
+func requestID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// trimmed reports whether s has content besides white space.
+func trimmed(s string) string { return strings.TrimSpace(s) }

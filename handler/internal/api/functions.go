@@ -1,0 +1,118 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/passkeys-b2c/passkeys/handler/internal/passkey"
+)
+
+// functions is the route table: one entry per folder under functions/.
+func (s *Server) functions() map[string]functionFunc {
+	return map[string]functionFunc{
+		"register-begin":  s.registerBegin,
+		"register-finish": s.registerFinish,
+		"login-begin":     s.loginBegin,
+		"login-finish":    s.loginFinish,
+		"list-devices":    s.listDevices,
+		"rename-device":   s.renameDevice,
+		"delete-device":   s.deleteDevice,
+	}
+}
+
+func (s *Server) registerBegin(ctx context.Context, r *request) (response, error) {
+	if err := require(map[string]string{"objectId": r.ObjectID, "userName": r.UserName}); err != nil {
+		return nil, err
+	}
+	res, err := s.service.RegisterBegin(ctx, passkey.RegisterBeginRequest{ObjectID: r.ObjectID, UserName: r.UserName, DisplayName: r.DisplayName})
+	if err != nil {
+		return nil, err
+	}
+	return response{"options": string(res.Options), "deviceCount": res.DeviceCount}, nil
+}
+
+func (s *Server) registerFinish(ctx context.Context, r *request) (response, error) {
+	if err := require(map[string]string{"objectId": r.ObjectID, "credential": r.Credential}); err != nil {
+		return nil, err
+	}
+	res, err := s.service.RegisterFinish(ctx, passkey.RegisterFinishRequest{ObjectID: r.ObjectID, Credential: r.Credential, DeviceName: r.DeviceName})
+	if err != nil {
+		return nil, err
+	}
+	return response{
+		"credentialId":  res.CredentialID,
+		"deviceName":    res.DeviceName,
+		"deviceCount":   res.DeviceCount,
+		"passkeySynced": res.PasskeySynced,
+	}, nil
+}
+
+func (s *Server) loginBegin(ctx context.Context, r *request) (response, error) {
+	res, err := s.service.LoginBegin(ctx, passkey.LoginBeginRequest{ObjectID: r.ObjectID, Mediation: r.Mediation})
+	if err != nil {
+		return nil, err
+	}
+	out := response{"options": string(res.Options)}
+	if res.Named {
+		out["deviceCount"] = res.DeviceCount
+	}
+	return out, nil
+}
+
+func (s *Server) loginFinish(ctx context.Context, r *request) (response, error) {
+	if err := require(map[string]string{"credential": r.Credential}); err != nil {
+		return nil, err
+	}
+	res, err := s.service.LoginFinish(ctx, passkey.LoginFinishRequest{ObjectID: r.ObjectID, Credential: r.Credential})
+	if err != nil {
+		return nil, err
+	}
+	return response{
+		"objectId":      res.ObjectID,
+		"credentialId":  res.CredentialID,
+		"deviceName":    res.DeviceName,
+		"userVerified":  res.UserVerified,
+		"passkeySynced": res.PasskeySynced,
+	}, nil
+}
+
+func (s *Server) listDevices(ctx context.Context, r *request) (response, error) {
+	if err := require(map[string]string{"objectId": r.ObjectID}); err != nil {
+		return nil, err
+	}
+	devices, err := s.service.Devices(ctx, r.ObjectID)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(devices))
+	for i, d := range devices {
+		names[i] = d.Name
+	}
+	encoded, err := json.Marshal(devices)
+	if err != nil {
+		return nil, err
+	}
+	return response{"deviceCount": len(devices), "deviceNames": names, "devices": string(encoded)}, nil
+}
+
+func (s *Server) renameDevice(ctx context.Context, r *request) (response, error) {
+	if err := require(map[string]string{"objectId": r.ObjectID, "credentialId": r.CredentialID, "deviceName": r.DeviceName}); err != nil {
+		return nil, err
+	}
+	name, err := s.service.RenameDevice(ctx, r.ObjectID, r.CredentialID, r.DeviceName)
+	if err != nil {
+		return nil, err
+	}
+	return response{"deviceName": name}, nil
+}
+
+func (s *Server) deleteDevice(ctx context.Context, r *request) (response, error) {
+	if err := require(map[string]string{"objectId": r.ObjectID, "credentialId": r.CredentialID}); err != nil {
+		return nil, err
+	}
+	count, err := s.service.DeleteDevice(ctx, r.ObjectID, r.CredentialID)
+	if err != nil {
+		return nil, err
+	}
+	return response{"deviceCount": count}, nil
+}

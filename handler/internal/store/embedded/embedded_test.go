@@ -1,0 +1,68 @@
+package embedded
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/passkeys-b2c/passkeys/handler/internal/passkey"
+	"github.com/passkeys-b2c/passkeys/handler/internal/store/storetest"
+)
+
+func TestContract(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) passkey.Store {
+		s, err := Open(t.TempDir(), time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}
+
+func TestDurableAcrossReopen(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	s, err := Open(dir, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateUser(ctx, &passkey.User{ID: "u1", Credentials: []passkey.Credential{{Name: "Phone"}}}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = Open(dir, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	u, err := s.GetUser(ctx, "u1")
+	if err != nil || len(u.Credentials) != 1 || u.Credentials[0].Name != "Phone" {
+		t.Fatalf("after reopen: %+v, %v", u, err)
+	}
+}
+
+func TestRemoveExpired(t *testing.T) {
+	s, err := Open(t.TempDir(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	now := time.Now()
+	for i, exp := range []time.Duration{-time.Minute, -time.Second, time.Minute} {
+		ch := string(rune('a' + i))
+		if err := s.CreateSession(ctx, &passkey.Session{Challenge: ch, ExpiresAt: now.Add(exp)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.RemoveExpired(now); err != nil {
+		t.Fatal(err)
+	}
+	for ch, want := range map[string]bool{"a": false, "b": false, "c": true} {
+		_, _, err := s.ClaimSession(ctx, ch, "x")
+		if (err == nil) != want {
+			t.Errorf("session %s: err %v, want kept=%v", ch, err, want)
+		}
+	}
+}

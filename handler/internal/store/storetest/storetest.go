@@ -1,0 +1,225 @@
+// Package storetest is the contract every passkey.Store implementation
+// must pass: not-found and conflict errors, optimistic concurrency on
+// users, and exactly one winner when sessions are claimed concurrently.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/webauthn"
+
+	"github.com/passkeys-b2c/passkeys/handler/internal/passkey"
+)
+
+// Run runs the contract against the store returned by open. Each subtest
+// gets its own ids, so one store may serve them all.
+func Run(t *testing.T, open func(t *testing.T) passkey.Store) {
+	store := open(t)
+	ctx := context.Background()
+	prefix := fmt.Sprintf("t%d-", time.Now().UnixNano())
+
+	t.Run("GetUser of an unknown user is ErrNotFound", func(t *testing.T) {
+		u, err := store.GetUser(ctx, prefix+"nobody")
+		if !errors.Is(err, passkey.ErrNotFound) || u != nil {
+			t.Fatalf("GetUser = %v, %v; want nil, ErrNotFound", u, err)
+		}
+	})
+
+	t.Run("create, read and replace a user", func(t *testing.T) {
+		u := &passkey.User{ID: prefix + "alice", Credentials: []passkey.Credential{credential("one", "Phone")}}
+		if err := store.CreateUser(ctx, u); err != nil {
+			t.Fatalf("CreateUser: %v", err)
+		}
+		if u.Version == "" {
+			t.Fatal("CreateUser left Version empty")
+		}
+		got, err := store.GetUser(ctx, u.ID)
+		if err != nil {
+			t.Fatalf("GetUser: %v", err)
+		}
+		if got.Version != u.Version || len(got.Credentials) != 1 || got.Credentials[0].Name != "Phone" ||
+			string(got.Credentials[0].WebAuthn.ID) != "one" || got.Credentials[0].WebAuthn.Authenticator.SignCount != 7 ||
+			!got.Credentials[0].CreatedAt.Equal(u.Credentials[0].CreatedAt) {
+			t.Fatalf("GetUser = %+v; want what was created (version %s)", got, u.Version)
+		}
+		got.Credentials = append(got.Credentials, credential("two", "Key"))
+		old := got.Version
+		if err := store.ReplaceUser(ctx, got); err != nil {
+			t.Fatalf("ReplaceUser: %v", err)
+		}
+		if got.Version == old {
+			t.Fatal("ReplaceUser did not change Version")
+		}
+		again, err := store.GetUser(ctx, u.ID)
+		if err != nil || len(again.Credentials) != 2 || again.Version != got.Version {
+			t.Fatalf("GetUser after replace = %+v, %v", again, err)
+		}
+	})
+
+	t.Run("CreateUser of an existing user is ErrConflict", func(t *testing.T) {
+		u := &passkey.User{ID: prefix + "bob"}
+		if err := store.CreateUser(ctx, u); err != nil {
+			t.Fatalf("CreateUser: %v", err)
+		}
+		if err := store.CreateUser(ctx, &passkey.User{ID: u.ID}); !errors.Is(err, passkey.ErrConflict) {
+			t.Fatalf("second CreateUser = %v; want ErrConflict", err)
+		}
+	})
+
+	t.Run("ReplaceUser with a stale version is ErrConflict and writes nothing", func(t *testing.T) {
+		u := &passkey.User{ID: prefix + "carol"}
+		if err := store.CreateUser(ctx, u); err != nil {
+			t.Fatalf("CreateUser: %v", err)
+		}
+		first, _ := store.GetUser(ctx, u.ID)
+		second, _ := store.GetUser(ctx, u.ID)
+		first.Credentials = []passkey.Credential{credential("a", "A")}
+		if err := store.ReplaceUser(ctx, first); err != nil {
+			t.Fatalf("ReplaceUser: %v", err)
+		}
+		second.Credentials = []passkey.Credential{credential("b", "B")}
+		if err := store.ReplaceUser(ctx, second); !errors.Is(err, passkey.ErrConflict) {
+			t.Fatalf("stale ReplaceUser = %v; want ErrConflict", err)
+		}
+		got, _ := store.GetUser(ctx, u.ID)
+		if len(got.Credentials) != 1 || got.Credentials[0].Name != "A" {
+			t.Fatalf("after stale replace: %+v; want only A", got.Credentials)
+		}
+	})
+
+	t.Run("ReplaceUser of a missing user is ErrNotFound", func(t *testing.T) {
+		err := store.ReplaceUser(ctx, &passkey.User{ID: prefix + "ghost", Version: "1"})
+		if !errors.Is(err, passkey.ErrNotFound) && !errors.Is(err, passkey.ErrConflict) {
+			t.Fatalf("ReplaceUser = %v; want ErrNotFound", err)
+		}
+	})
+
+	t.Run("concurrent replaces: exactly one wins", func(t *testing.T) {
+		u := &passkey.User{ID: prefix + "dave"}
+		if err := store.CreateUser(ctx, u); err != nil {
+			t.Fatalf("CreateUser: %v", err)
+		}
+		const n = 8
+		var wg sync.WaitGroup
+		results := make(chan error, n)
+		for i := range n {
+			copyOf := *u
+			copyOf.Credentials = []passkey.Credential{credential(fmt.Sprint(i), fmt.Sprint(i))}
+			wg.Go(func() { results <- store.ReplaceUser(ctx, &copyOf) })
+		}
+		wg.Wait()
+		close(results)
+		wins := 0
+		for err := range results {
+			switch {
+			case err == nil:
+				wins++
+			case !errors.Is(err, passkey.ErrConflict):
+				t.Errorf("ReplaceUser = %v; want nil or ErrConflict", err)
+			}
+		}
+		if wins != 1 {
+			t.Fatalf("%d replaces won; want exactly 1", wins)
+		}
+	})
+
+	t.Run("sessions: claim once, concurrent claims have one winner", func(t *testing.T) {
+		s := session(prefix+"challenge-1", prefix+"erin")
+		if err := store.CreateSession(ctx, s); err != nil {
+			t.Fatalf("CreateSession: %v", err)
+		}
+		if err := store.CreateSession(ctx, session(s.Challenge, "other")); !errors.Is(err, passkey.ErrConflict) {
+			t.Fatalf("second CreateSession = %v; want ErrConflict", err)
+		}
+		const n = 8
+		type outcome struct {
+			claim string
+			s     *passkey.Session
+			won   bool
+			err   error
+		}
+		var wg sync.WaitGroup
+		results := make(chan outcome, n)
+		for i := range n {
+			claim := fmt.Sprintf("claim-%d", i)
+			wg.Go(func() {
+				got, won, err := store.ClaimSession(ctx, s.Challenge, claim)
+				results <- outcome{claim, got, won, err}
+			})
+		}
+		wg.Wait()
+		close(results)
+		var winner string
+		var seen []outcome
+		for r := range results {
+			if r.err != nil {
+				t.Fatalf("ClaimSession: %v", r.err)
+			}
+			if r.won {
+				if winner != "" {
+					t.Fatalf("two winners: %s and %s", winner, r.claim)
+				}
+				winner = r.claim
+			}
+			seen = append(seen, r)
+		}
+		if winner == "" {
+			t.Fatal("no claim won")
+		}
+		for _, r := range seen {
+			if r.s.Claim != winner {
+				t.Errorf("%s saw claim %q; want the winner's %q", r.claim, r.s.Claim, winner)
+			}
+			if r.s.UserID != s.UserID || r.s.Ceremony != s.Ceremony || r.s.Data.Challenge != s.Challenge ||
+				!r.s.ExpiresAt.Equal(s.ExpiresAt) || r.s.User == nil || r.s.User.ID != s.UserID || r.s.UserVersion != "v1" {
+				t.Errorf("claimed session = %+v; want the stored one", r.s)
+			}
+		}
+		again, won, err := store.ClaimSession(ctx, s.Challenge, winner)
+		if err != nil || won || again.Claim != winner {
+			t.Fatalf("repeat claim = %+v, %v, %v; want the stored claim, not won", again, won, err)
+		}
+	})
+
+	t.Run("ClaimSession of an unknown challenge is ErrNotFound", func(t *testing.T) {
+		_, won, err := store.ClaimSession(ctx, prefix+"no-such-challenge", "x")
+		if !errors.Is(err, passkey.ErrNotFound) || won {
+			t.Fatalf("ClaimSession = %v, %v; want ErrNotFound", won, err)
+		}
+	})
+}
+
+func credential(id, name string) passkey.Credential {
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	return passkey.Credential{
+		WebAuthn: webauthn.Credential{
+			ID:                []byte(id),
+			PublicKey:         []byte("public-key-" + id),
+			AttestationFormat: "none",
+			Transport:         []protocol.AuthenticatorTransport{protocol.Internal, protocol.Hybrid},
+			Flags:             webauthn.CredentialFlags{UserPresent: true, UserVerified: true, BackupEligible: true},
+			Authenticator:     webauthn.Authenticator{AAGUID: make([]byte, 16), SignCount: 7},
+		},
+		Name:       name,
+		CreatedAt:  now,
+		LastUsedAt: now,
+	}
+}
+
+func session(challenge, userID string) *passkey.Session {
+	return &passkey.Session{
+		Challenge:   challenge,
+		Ceremony:    passkey.Login,
+		UserID:      userID,
+		Data:        webauthn.SessionData{Challenge: challenge, UserID: []byte(userID)},
+		ExpiresAt:   time.Now().Add(5 * time.Minute).UTC().Truncate(time.Millisecond),
+		User:        &passkey.User{ID: userID},
+		UserVersion: "v1",
+	}
+}

@@ -1,0 +1,118 @@
+// Command handler is the Azure Functions custom handler that registers and
+// verifies passkeys for Azure AD B2C. It only wires: configuration, store,
+// ceremonies, HTTP; see internal/ for each.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+	"time"
+
+	"github.com/passkeys-b2c/passkeys/handler/internal/api"
+	"github.com/passkeys-b2c/passkeys/handler/internal/config"
+	"github.com/passkeys-b2c/passkeys/handler/internal/passkey"
+	"github.com/passkeys-b2c/passkeys/policies/pages"
+)
+
+// version is stamped at build time with -ldflags "-X main.version=...".
+var version = ""
+
+func main() {
+	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	if err := run(logger); err != nil {
+		logger.Error("stopped", slog.String("error", err.Error()))
+		fmt.Fprintln(os.Stderr, "handler:", err)
+		os.Exit(1)
+	}
+}
+
+func run(logger *slog.Logger) error {
+	cfg, err := config.Load()
+	if err != nil {
+		return err
+	}
+	wa, err := cfg.WebAuthn()
+	if err != nil {
+		return fmt.Errorf("webauthn configuration: %w", err)
+	}
+	store, storeName, err := openStore(cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	service := passkey.NewService(wa, store, passkey.Options{
+		SessionTTL:  cfg.SessionTTL,
+		DeviceLimit: cfg.DeviceLimit,
+		Logger:      logger,
+	})
+	static, _ := fs.Sub(pages.Files, ".")
+	server := &http.Server{
+		Handler: api.New(service, api.Options{
+			APIKeys:        cfg.APIKeys,
+			RequestTimeout: cfg.RequestTimeout,
+			Logger:         logger,
+			Static:         static,
+		}),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      15 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	listener, err := net.Listen("tcp", cfg.Addr())
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", cfg.Addr(), err)
+	}
+	logger.Info("started",
+		slog.String("version", buildVersion()),
+		slog.String("addr", listener.Addr().String()),
+		slog.String("store", storeName),
+		slog.String("rpId", cfg.RPID),
+		slog.Any("rpOrigins", cfg.RPOrigins),
+		slog.Bool("apiKeys", len(cfg.APIKeys) > 0))
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	served := make(chan error, 1)
+	go func() { served <- server.Serve(listener) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := server.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	logger.Info("stopped cleanly")
+	return nil
+}
+
+// buildVersion is the stamped version, else the module version and VCS
+// revision Go recorded.
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := info.Main.Version
+	for _, s := range info.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += " " + s.Value[:12]
+		}
+	}
+	return v
+}

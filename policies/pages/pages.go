@@ -1,0 +1,12 @@
+// Package pages holds the browser side of the product: passkey.js, which
+// runs the WebAuthn ceremonies for both the demo page and the B2C page
+// templates, and the demo page the handler serves at GET / when run on
+// its own.
+package pages
+
+import "embed"
+
+// Files are the pages and scripts, served by the handler as they are.
+//
+//go:embed *.html *.js
+var Files embed.FS
