@@ -1,0 +1,254 @@
+// Package testenv gives tests the real parts they need (the handler
+// binary, Chromium, the shared schemas) and one rule for when a part is
+// missing: skip with the reason when run by hand, fail in CI (CI=true).
+package testenv
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// InCI reports whether the tests run in CI, where a missing part fails.
+func InCI() bool {
+	v := strings.ToLower(os.Getenv("CI"))
+	return v == "true" || v == "1"
+}
+
+// Missing skips the test with the reason, or fails it in CI.
+func Missing(t testing.TB, format string, args ...any) {
+	t.Helper()
+	reason := fmt.Sprintf(format, args...)
+	if InCI() {
+		t.Fatalf("%s (CI=true: a missing part fails; scripts/test installs it)", reason)
+	}
+	t.Skipf("%s; scripts/test installs it", reason)
+}
+
+// RepoRoot is the directory of go.mod.
+func RepoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// SharedDir is ../shared beside the repository, or PASSKEY_SHARED_DIR.
+func SharedDir() string {
+	if d := os.Getenv("PASSKEY_SHARED_DIR"); d != "" {
+		return d
+	}
+	return filepath.Join(RepoRoot(), "..", "shared")
+}
+
+// SchemasDir is the folder of third-party schemas: PASSKEY_SCHEMAS_DIR, or
+// schemas/ in the shared folder.
+func SchemasDir() string {
+	if d := os.Getenv("PASSKEY_SCHEMAS_DIR"); d != "" {
+		return d
+	}
+	return filepath.Join(SharedDir(), "schemas")
+}
+
+// SchemaFile returns the local path of a schema file (relative to
+// SchemasDir), downloading it from its published URL into a cache when
+// there is no local copy; it skips (fails in CI) when neither works.
+func SchemaFile(t testing.TB, rel, publishedURL string) string {
+	t.Helper()
+	local := filepath.Join(SchemasDir(), rel)
+	if _, err := os.Stat(local); err == nil {
+		return local
+	}
+	if publishedURL == "" {
+		Missing(t, "schema %s not found (set PASSKEY_SCHEMAS_DIR)", local)
+	}
+	cache := filepath.Join(os.TempDir(), "passkeys-schema-cache", rel)
+	if _, err := os.Stat(cache); err == nil {
+		return cache
+	}
+	client := &http.Client{Timeout: 20 * time.Second}
+	resp, err := client.Get(publishedURL)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		if err == nil {
+			resp.Body.Close()
+			err = fmt.Errorf("status %s", resp.Status)
+		}
+		Missing(t, "schema %s not found locally and %s could not be fetched: %v", local, publishedURL, err)
+	}
+	defer resp.Body.Close()
+	if err := os.MkdirAll(filepath.Dir(cache), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		Missing(t, "fetching %s: %v", publishedURL, err)
+	}
+	if err := os.WriteFile(cache, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return cache
+}
+
+// LookPath finds a program or skips (fails in CI) naming it.
+func LookPath(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		Missing(t, "%s is not installed", name)
+	}
+	return p
+}
+
+var (
+	buildOnce sync.Once
+	buildPath string
+	buildErr  error
+)
+
+// HandlerBinary builds the handler once per test binary and returns its path.
+func HandlerBinary(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "passkeys-handler-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		buildPath = filepath.Join(dir, "handler")
+		cmd := exec.Command("go", "build", "-o", buildPath, "./handler")
+		cmd.Dir = RepoRoot()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build ./handler: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return buildPath
+}
+
+// FreePort returns a free TCP port on 127.0.0.1.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// Handler is a running handler process.
+type Handler struct {
+	URL  string // http://localhost:PORT
+	Port int
+	Cmd  *exec.Cmd
+	Env  []string
+	Dir  string
+
+	mu  sync.Mutex
+	log strings.Builder
+}
+
+// Log returns what the process wrote to stdout and stderr so far.
+func (h *Handler) Log() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.log.String()
+}
+
+// StartHandler starts the built handler the way the Functions host does:
+// working directory dir (a temp dir when empty), FUNCTIONS_CUSTOMHANDLER_PORT
+// set, ready once GET / answers. env adds or overrides variables; by default
+// the embedded store lives in dir/data and the origin is http://localhost:PORT.
+// The process is stopped (SIGTERM) when the test ends.
+func StartHandler(t testing.TB, dir string, env ...string) *Handler {
+	t.Helper()
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	port := FreePort(t)
+	h := &Handler{Port: port, URL: fmt.Sprintf("http://localhost:%d", port), Dir: dir}
+	h.Env = append(os.Environ(),
+		fmt.Sprintf("FUNCTIONS_CUSTOMHANDLER_PORT=%d", port),
+		"PASSKEY_DATA_DIR="+filepath.Join(dir, "data"),
+	)
+	h.Env = append(h.Env, env...)
+	h.start(t)
+	return h
+}
+
+// Restart stops the process and starts it again with the same settings.
+func (h *Handler) Restart(t testing.TB) {
+	t.Helper()
+	h.Stop(t)
+	h.start(t)
+}
+
+// Stop sends SIGTERM and waits for the process to exit.
+func (h *Handler) Stop(t testing.TB) {
+	t.Helper()
+	if h.Cmd == nil || h.Cmd.Process == nil {
+		return
+	}
+	h.Cmd.Process.Signal(os.Interrupt)
+	done := make(chan error, 1)
+	go func() { done <- h.Cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		h.Cmd.Process.Kill()
+		<-done
+		t.Errorf("handler did not stop within 10s of SIGTERM")
+	}
+	h.Cmd = nil
+}
+
+func (h *Handler) start(t testing.TB) {
+	t.Helper()
+	cmd := exec.Command(HandlerBinary(t))
+	cmd.Dir = h.Dir
+	cmd.Env = h.Env
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	go func() {
+		s := bufio.NewScanner(pr)
+		s.Buffer(make([]byte, 1<<20), 1<<20)
+		for s.Scan() {
+			h.mu.Lock()
+			h.log.WriteString(s.Text() + "\n")
+			h.mu.Unlock()
+		}
+	}()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	h.Cmd = cmd
+	t.Cleanup(func() { h.Stop(t); pw.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d/", h.Port), nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			return
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("handler not ready on port %d within 30s; log:\n%s", h.Port, h.Log())
+		}
+		if cmd.ProcessState != nil {
+			t.Fatalf("handler exited; log:\n%s", h.Log())
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
