@@ -281,6 +281,9 @@ func (s *Service) LoginFinish(ctx context.Context, req LoginFinishRequest) (*Log
 		if owner == "" {
 			return nil, Errorf(CodeCredentialRejected, "a usernameless assertion must carry the user handle")
 		}
+		if checkObjectID(owner) != nil {
+			return nil, Errorf(CodeCredentialUnknown, "the user handle is not an objectId this service issued")
+		}
 		if req.ObjectID != "" && req.ObjectID != owner {
 			return nil, Errorf(CodeUserMismatch, "the passkey belongs to another objectId")
 		}
@@ -324,8 +327,8 @@ func (s *Service) LoginFinish(ctx context.Context, req LoginFinishRequest) (*Log
 			s.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "sign counter went backwards; login refused",
 				slog.String("objectId", u.ID), slog.String("credentialId", encodeID(c.WebAuthn.ID)),
 				slog.Uint64("storedCount", uint64(stored)), slog.Uint64("receivedCount", uint64(counter)))
+			// The challenge is not recorded: a retry must be refused again.
 			c.WebAuthn.Authenticator.CloneWarning = true
-			c.Challenge = session.Challenge
 			return errCloneDetected
 		}
 		c.WebAuthn.Authenticator.SignCount = counter
