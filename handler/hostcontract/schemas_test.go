@@ -1,0 +1,313 @@
+package hostcontract
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/passkeys-b2c/passkeys/handler/internal/api"
+	"github.com/passkeys-b2c/passkeys/internal/testenv"
+)
+
+// schemaSource names one SchemaStore schema: its file under the shared
+// schemas folder and its published URL.
+type schemaSource struct {
+	rel string
+	url string
+	// draft07 compiles the schema as draft-07 whatever it declares; see
+	// schemas/functions/SOURCE.txt for why function.json needs it.
+	draft07 bool
+}
+
+var (
+	hostSchema     = schemaSource{rel: "functions/host.json", url: "https://json.schemastore.org/host.json"}
+	functionSchema = schemaSource{rel: "functions/function.json", url: "https://json.schemastore.org/function.json", draft07: true}
+	settingsSchema = schemaSource{rel: "functions/local.settings.json", url: "https://json.schemastore.org/local.settings.json"}
+)
+
+// compile loads and compiles a schema; the compiler loads nothing from the
+// network (only the file given and the bundled meta-schemas).
+func compile(t *testing.T, src schemaSource) *jsonschema.Schema {
+	t.Helper()
+	doc := readJSON(t, testenv.SchemaFile(t, src.rel, src.url))
+	if src.draft07 {
+		doc.(map[string]any)["$schema"] = "http://json-schema.org/draft-07/schema#"
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource(src.url, doc); err != nil {
+		t.Fatalf("adding schema %s: %v", src.rel, err)
+	}
+	schema, err := c.Compile(src.url)
+	if err != nil {
+		t.Fatalf("compiling schema %s: %v", src.rel, err)
+	}
+	return schema
+}
+
+// readJSON decodes a JSON file the way the schema validator expects
+// (numbers as json.Number).
+func readJSON(t *testing.T, path string) any {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return doc
+}
+
+// repoFile is a path relative to the repository root.
+func repoFile(rel string) string { return filepath.Join(testenv.RepoRoot(), rel) }
+
+// functionNames lists the folders under functions/ that hold a
+// function.json, sorted.
+func functionNames(t *testing.T) []string {
+	t.Helper()
+	matches, err := filepath.Glob(repoFile("functions/*/function.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, m := range matches {
+		names = append(names, filepath.Base(filepath.Dir(m)))
+	}
+	sort.Strings(names)
+	if len(names) == 0 {
+		t.Fatal("no functions/*/function.json found")
+	}
+	return names
+}
+
+// mutation breaks a copy of a valid document in one way the schema must
+// reject.
+type mutation struct {
+	name   string
+	mutate func(doc map[string]any)
+}
+
+// object walks doc along keys, each naming an object.
+func object(doc map[string]any, keys ...string) map[string]any {
+	for _, k := range keys {
+		doc = doc[k].(map[string]any)
+	}
+	return doc
+}
+
+// binding returns binding i of a function.json document.
+func binding(doc map[string]any, i int) map[string]any {
+	return doc["bindings"].([]any)[i].(map[string]any)
+}
+
+// clone deep-copies a decoded document.
+func clone(t *testing.T, doc any) map[string]any {
+	t.Helper()
+	data, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.(map[string]any)
+}
+
+// checkSchema validates the file, then every mutation of it, which must
+// each be rejected: a schema that accepted them would prove nothing.
+func checkSchema(t *testing.T, src schemaSource, file string, mutations []mutation) {
+	t.Helper()
+	schema := compile(t, src)
+	doc := readJSON(t, file)
+	if err := schema.Validate(doc); err != nil {
+		t.Fatalf("%s does not match %s:\n%v", file, src.url, err)
+	}
+	for _, m := range mutations {
+		t.Run(m.name, func(t *testing.T) {
+			broken := clone(t, doc)
+			m.mutate(broken)
+			if err := schema.Validate(broken); err == nil {
+				t.Errorf("%s with %s: the schema accepted it", filepath.Base(file), m.name)
+			}
+		})
+	}
+}
+
+func TestHostJSONMatchesSchema(t *testing.T) {
+	checkSchema(t, hostSchema, repoFile("host.json"), []mutation{
+		{"version 3.0", func(d map[string]any) { d["version"] = "3.0" }},
+		{"no version", func(d map[string]any) { delete(d, "version") }},
+		{"customHandler.port as a string", func(d map[string]any) { object(d, "customHandler")["port"] = "7071" }},
+		{"customHandler.http.enableProxying", func(d map[string]any) {
+			object(d, "customHandler")["http"] = map[string]any{"enableProxying": true}
+		}},
+		{"customHandler unknown property", func(d map[string]any) { object(d, "customHandler")["executable"] = "handler" }},
+		{"enableForwardingHttpRequest as a string", func(d map[string]any) {
+			object(d, "customHandler")["enableForwardingHttpRequest"] = "true"
+		}},
+		{"defaultExecutablePath not a string", func(d map[string]any) {
+			object(d, "customHandler", "description")["defaultExecutablePath"] = []any{"handler"}
+		}},
+		{"arguments not strings", func(d map[string]any) {
+			object(d, "customHandler", "description")["arguments"] = []any{json.Number("1")}
+		}},
+	})
+}
+
+func TestFunctionJSONMatchesSchema(t *testing.T) {
+	for _, name := range functionNames(t) {
+		t.Run(name, func(t *testing.T) {
+			checkSchema(t, functionSchema, repoFile(filepath.Join("functions", name, "function.json")), []mutation{
+				{"methods POST", func(d map[string]any) { binding(d, 0)["methods"] = []any{"POST"} }},
+				{"method unknown", func(d map[string]any) { binding(d, 0)["methods"] = []any{"send"} }},
+				{"trigger without direction", func(d map[string]any) { delete(binding(d, 0), "direction") }},
+				{"output without direction", func(d map[string]any) { delete(binding(d, 1), "direction") }},
+				{"trigger without name", func(d map[string]any) { delete(binding(d, 0), "name") }},
+				{"trigger without type", func(d map[string]any) { delete(binding(d, 0), "type") }},
+				{"trigger direction out", func(d map[string]any) { binding(d, 0)["direction"] = "out" }},
+				{"direction sideways", func(d map[string]any) { binding(d, 1)["direction"] = "sideways" }},
+				{"authLevel Function", func(d map[string]any) { binding(d, 0)["authLevel"] = "Function" }},
+				{"authLevel user", func(d map[string]any) { binding(d, 0)["authLevel"] = "user" }},
+				{"methods a string", func(d map[string]any) { binding(d, 0)["methods"] = "post" }},
+				{"bindings an object", func(d map[string]any) { d["bindings"] = binding(d, 0) }},
+				{"disabled as a string", func(d map[string]any) { d["disabled"] = "false" }},
+			})
+		})
+	}
+}
+
+func TestLocalSettingsMatchesSchema(t *testing.T) {
+	checkSchema(t, settingsSchema, repoFile("local.settings.json.example"), []mutation{
+		{"FUNCTIONS_WORKER_RUNTIME Custom", func(d map[string]any) { object(d, "Values")["FUNCTIONS_WORKER_RUNTIME"] = "Custom" }},
+		{"FUNCTIONS_WORKER_RUNTIME go", func(d map[string]any) { object(d, "Values")["FUNCTIONS_WORKER_RUNTIME"] = "go" }},
+		{"IsEncrypted as a string", func(d map[string]any) { d["IsEncrypted"] = "false" }},
+		{"AzureWebJobsStorage not a string", func(d map[string]any) { object(d, "Values")["AzureWebJobsStorage"] = json.Number("1") }},
+		{"Values an array", func(d map[string]any) { d["Values"] = []any{} }},
+	})
+}
+
+// hostJSON is the part of host.json the handler depends on.
+type hostJSON struct {
+	Version    string `json:"version"`
+	Extensions struct {
+		HTTP struct {
+			RoutePrefix *string `json:"routePrefix"`
+		} `json:"http"`
+	} `json:"extensions"`
+	CustomHandler struct {
+		Description struct {
+			DefaultExecutablePath string `json:"defaultExecutablePath"`
+			WorkingDirectory      string `json:"workingDirectory"`
+		} `json:"description"`
+		EnableForwardingHTTPRequest bool `json:"enableForwardingHttpRequest"`
+	} `json:"customHandler"`
+}
+
+// functionJSON is a function.json.
+type functionJSON struct {
+	Bindings []struct {
+		Type      string   `json:"type"`
+		Direction string   `json:"direction"`
+		Name      string   `json:"name"`
+		AuthLevel string   `json:"authLevel"`
+		Methods   []string `json:"methods"`
+		Route     *string  `json:"route"`
+	} `json:"bindings"`
+}
+
+// decodeFile decodes a JSON file strictly into v.
+func decodeFile(t *testing.T, path string, v any) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+func TestHostJSONSettings(t *testing.T) {
+	var h hostJSON
+	decodeFile(t, repoFile("host.json"), &h)
+	if h.Version != "2.0" {
+		t.Errorf("version = %q, want 2.0", h.Version)
+	}
+	if got := h.CustomHandler.Description.DefaultExecutablePath; got != "handler" {
+		t.Errorf("customHandler.description.defaultExecutablePath = %q, want handler (the binary the packaging builds)", got)
+	}
+	if h.CustomHandler.Description.WorkingDirectory != "" {
+		t.Errorf("customHandler.description.workingDirectory = %q, want the app root (empty)", h.CustomHandler.Description.WorkingDirectory)
+	}
+	if !h.CustomHandler.EnableForwardingHTTPRequest {
+		t.Error("customHandler.enableForwardingHttpRequest is not true: the handler expects the original request on /api/<name>")
+	}
+	if p := h.Extensions.HTTP.RoutePrefix; p != nil && *p != "api" {
+		t.Errorf("extensions.http.routePrefix = %q, want api (the handler serves /api/<name>)", *p)
+	}
+}
+
+func TestFunctionJSONBindings(t *testing.T) {
+	for _, name := range functionNames(t) {
+		t.Run(name, func(t *testing.T) {
+			var f functionJSON
+			decodeFile(t, repoFile(filepath.Join("functions", name, "function.json")), &f)
+			// Forwarding needs exactly an httpTrigger in and an http out.
+			if len(f.Bindings) != 2 {
+				t.Fatalf("%d bindings, want exactly an httpTrigger in and an http out", len(f.Bindings))
+			}
+			in, out := f.Bindings[0], f.Bindings[1]
+			if in.Type != "httpTrigger" || in.Direction != "in" {
+				t.Errorf("first binding is %s/%s, want httpTrigger/in", in.Type, in.Direction)
+			}
+			if in.AuthLevel != "function" {
+				t.Errorf("authLevel = %q, want function (B2C sends x-functions-key)", in.AuthLevel)
+			}
+			if !slices.Equal(in.Methods, []string{"post"}) {
+				t.Errorf("methods = %q, want [post]", in.Methods)
+			}
+			if in.Route != nil && *in.Route != name {
+				t.Errorf("route = %q: the handler serves /api/%s", *in.Route, name)
+			}
+			if out.Type != "http" || out.Direction != "out" {
+				t.Errorf("second binding is %s/%s, want http/out", out.Type, out.Direction)
+			}
+		})
+	}
+}
+
+func TestLocalSettingsExample(t *testing.T) {
+	var s struct {
+		IsEncrypted bool              `json:"IsEncrypted"`
+		Values      map[string]string `json:"Values"`
+	}
+	decodeFile(t, repoFile("local.settings.json.example"), &s)
+	if s.IsEncrypted {
+		t.Error("IsEncrypted is true in an example")
+	}
+	if got := s.Values["FUNCTIONS_WORKER_RUNTIME"]; got != "custom" {
+		t.Errorf("FUNCTIONS_WORKER_RUNTIME = %q, want custom", got)
+	}
+	for _, secret := range []string{"PASSKEY_API_KEYS", "PASSKEY_COSMOS_KEY"} {
+		if v := s.Values[secret]; v != "" {
+			t.Errorf("%s holds a value in the example; examples hold no secrets", secret)
+		}
+	}
+}
+
+func TestRoutesMatchFunctionFolders(t *testing.T) {
+	routes := api.New(nil, api.Options{}).Functions()
+	sort.Strings(routes)
+	folders := functionNames(t)
+	if !slices.Equal(routes, folders) {
+		t.Errorf("the handler routes %q, functions/ holds %q", routes, folders)
+	}
+}
