@@ -3,18 +3,26 @@
   'use strict';
   var $ = function (id) { return document.getElementById(id); };
   var base = '';
+  // action names what the page is doing; seq counts the messages shown.
+  // Both are mirrored on #status (data-action, data-seq, data-state
+  // busy|ok|error, data-code) so a test can wait for an outcome.
+  var action = '', seq = 0;
 
-  function show(text, isError, data) {
+  function show(text, state, data) {
     var status = $('status');
     status.textContent = text;
-    status.className = isError ? 'error' : '';
-    status.dataset.state = isError ? 'error' : 'ok';
+    status.className = state === 'error' ? 'error' : '';
+    status.dataset.state = state || 'ok';
+    status.dataset.action = action;
+    status.dataset.seq = String(++seq);
+    if (data && (data.code || data.kind)) status.dataset.code = data.code || data.kind;
+    else delete status.dataset.code;
     if (data !== undefined) $('result').textContent = JSON.stringify(data, null, 2);
   }
 
   function fail(err) {
-    if (err && err.userMessage) return show(err.userMessage + ' (' + err.code + ')', true, err);
-    show(Passkeys.message(err && err.kind), true, { kind: err && err.kind, detail: String(err && err.message) });
+    if (err && err.userMessage) return show(err.userMessage + ' (' + err.code + ')', 'error', err);
+    show(Passkeys.message(err && err.kind), 'error', { kind: err && err.kind, detail: String(err && err.message) });
   }
 
   function api(name, body) {
@@ -31,7 +39,7 @@
   }
 
   function register() {
-    show(Passkeys.message('working'));
+    show(Passkeys.message('working'), 'busy');
     return api('register-begin', { objectId: objectId(), userName: $('userName').value, displayName: $('userName').value })
       .then(function (begin) { return Passkeys.register(begin.options); })
       .then(function (credential) {
@@ -39,15 +47,18 @@
         if ($('deviceName').value) body.deviceName = $('deviceName').value;
         return api('register-finish', body);
       })
-      .then(function (res) { show('Registered "' + res.deviceName + '" (' + res.deviceCount + ' in all).', false, res); return listDevices(); })
-      .catch(fail);
+      .then(function (res) {
+        return listDevices().then(function () {
+          show('Registered "' + res.deviceName + '" (' + res.deviceCount + ' in all).', 'ok', res);
+        });
+      });
   }
 
   function login(named, mediation, signal) {
     var begin = {};
     if (named) begin.objectId = objectId();
     if (mediation) begin.mediation = mediation;
-    if (!mediation) show(Passkeys.message('working'));
+    if (!mediation) show(Passkeys.message('working'), 'busy');
     return api('login-begin', begin)
       .then(function (res) { return Passkeys.signIn(res.options, { signal: signal }); })
       .then(function (credential) {
@@ -57,7 +68,7 @@
       })
       .then(function (res) {
         $('objectId').value = res.objectId;
-        show('Signed in as ' + res.objectId + ' with "' + res.deviceName + '".', false, res);
+        show('Signed in as ' + res.objectId + ' with "' + res.deviceName + '".', 'ok', res);
       });
   }
 
@@ -77,47 +88,77 @@
         var rename = document.createElement('button');
         rename.textContent = 'Rename';
         rename.className = 'rename';
-        rename.onclick = function () {
+        rename.onclick = run('rename', function () {
           var name = prompt('New name', d.name);
-          if (name) api('rename-device', { objectId: objectId(), credentialId: d.id, deviceName: name }).then(listDevices).catch(fail);
-        };
+          if (!name) return Promise.resolve();
+          return api('rename-device', { objectId: objectId(), credentialId: d.id, deviceName: name })
+            .then(function (r) {
+              return listDevices().then(function () { show('Renamed to "' + r.deviceName + '".', 'ok', r); });
+            });
+        });
         var remove = document.createElement('button');
         remove.textContent = 'Delete';
         remove.className = 'delete';
-        remove.onclick = function () {
-          api('delete-device', { objectId: objectId(), credentialId: d.id })
-            .then(function (r) { show('Deleted; ' + r.deviceCount + ' left.', false, r); return listDevices(); })
-            .catch(fail);
-        };
+        remove.onclick = run('delete', function () {
+          return api('delete-device', { objectId: objectId(), credentialId: d.id })
+            .then(function (r) {
+              return listDevices().then(function () { show('Deleted; ' + r.deviceCount + ' left.', 'ok', r); });
+            });
+        });
         actions.append(rename, remove);
         tr.appendChild(actions);
         rows.appendChild(tr);
       });
       $('devices').dataset.count = res.deviceCount;
-      $('result').textContent = JSON.stringify(res, null, 2);
-    }).catch(fail);
+      return res;
+    });
   }
 
   // Autofill: a conditional request waits on the sign-in field until the
-  // user picks a passkey; it is restarted after every other ceremony.
-  var autofill;
+  // user picks a passkey; it is restarted after every other ceremony. The
+  // page address ?autofill=off turns it off. The field's data-autofill says
+  // where it stands: off, unsupported, pending, done or aborted.
+  var autofill, autofillOff = /[?&]autofill=off(&|$)/.test(location.search);
   function startAutofill() {
     if (autofill) autofill.abort();
+    var field = $('signInName');
+    if (autofillOff) {
+      field.dataset.autofill = 'off';
+      return;
+    }
     autofill = new AbortController();
     var signal = autofill.signal;
     Passkeys.conditionalSupported().then(function (ok) {
-      if (!ok || signal.aborted) return;
-      login(false, 'conditional', signal).catch(function (err) {
+      if (signal.aborted) return;
+      if (!ok) {
+        field.dataset.autofill = 'unsupported';
+        return;
+      }
+      action = 'autofill';
+      field.dataset.autofill = 'pending';
+      login(false, 'conditional', signal).then(function () {
+        field.dataset.autofill = 'done';
+      }, function (err) {
+        field.dataset.autofill = signal.aborted ? 'aborted' : 'done';
         if (!signal.aborted) fail(err);
       });
     });
   }
 
-  function run(action) {
+  // run wraps a button's action: it stops autofill, names the action on
+  // #status, shows a failure and restarts autofill afterwards.
+  function run(name, fn) {
     return function () {
       if (autofill) autofill.abort();
-      return action().catch(fail).then(startAutofill);
+      action = name;
+      return fn().catch(fail).then(startAutofill);
     };
+  }
+
+  function listAction() {
+    return listDevices().then(function (res) {
+      show(res.deviceCount + ' passkey(s).', 'ok', res);
+    });
   }
 
   document.addEventListener('DOMContentLoaded', function () {
@@ -125,11 +166,11 @@
     if (!$('objectId').value) newObjectId();
     $('objectId').onchange = function () { localStorage.setItem('passkeys-demo-objectId', objectId()); };
     $('newUser').onclick = newObjectId;
-    $('register').onclick = run(register);
-    $('loginNamed').onclick = run(function () { return login(true); });
-    $('loginUsernameless').onclick = run(function () { return login(false); });
-    $('listDevices').onclick = listDevices;
-    if (!Passkeys.supported()) show(Passkeys.message('unsupported'), true);
+    $('register').onclick = run('register', register);
+    $('loginNamed').onclick = run('login-named', function () { return login(true); });
+    $('loginUsernameless').onclick = run('login-usernameless', function () { return login(false); });
+    $('listDevices').onclick = run('list', listAction);
+    if (!Passkeys.supported()) show(Passkeys.message('unsupported'), 'error');
     startAutofill();
   });
 })();
