@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -46,6 +47,10 @@ func (r *request) decode(body io.Reader) error {
 		if locale, ok := peek.Locale.(string); ok && locale != "" {
 			r.lang = passkey.Language(locale, r.lang.String())
 		}
+	}
+	// A null body decodes into the struct without error; it is not an object.
+	if bytes.Equal(bytes.TrimSpace(data), []byte("null")) {
+		return passkey.Errorf(passkey.CodeInvalidRequest, "the body must be a JSON object, not null")
 	}
 	if err := json.Unmarshal(data, r); err != nil {
 		var typeErr *json.UnmarshalTypeError
