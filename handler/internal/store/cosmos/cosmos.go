@@ -1,0 +1,426 @@
+// Package cosmos is the production store: users and challenge sessions in
+// Azure Cosmos DB (NoSQL API), so that any number of Functions instances
+// share one state.
+//
+// Layout (docs/cosmos.md): container UsersContainer holds one item per
+// user, id = the B2C objectId, partition key /id; container
+// SessionsContainer holds one item per challenge session, id = the
+// challenge, partition key /id, TTL on. Every operation is a point
+// operation on one item in its own logical partition: no queries at all.
+// A user record is replaced with If-Match on its ETag; a session is
+// claimed by one conditional patch that returns the stored session.
+package cosmos
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"regexp"
+	"slices"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/Azure/azure-sdk-for-go/sdk/data/azcosmos"
+
+	"github.com/passkeys-b2c/passkeys/handler/internal/passkey"
+)
+
+// The names infrastructure must create when the handler runs with a
+// managed identity (which cannot create containers).
+const (
+	// DefaultDatabase is the database used when PASSKEY_COSMOS_DATABASE is unset.
+	DefaultDatabase = "passkeys"
+	// UsersContainer holds one item per user with all of its passkeys.
+	UsersContainer = "users"
+	// SessionsContainer holds one item per challenge session; TTL must be on.
+	SessionsContainer = "sessions"
+	// UsersPartitionKey is the partition key path of UsersContainer: the objectId.
+	UsersPartitionKey = "/id"
+	// SessionsPartitionKey is the partition key path of SessionsContainer: the challenge.
+	SessionsPartitionKey = "/id"
+	// SessionsDefaultTTL is the default TTL the store gives SessionsContainer
+	// when it creates it: -1 turns TTL on, each session sets its own.
+	SessionsDefaultTTL = -1
+)
+
+// SessionGrace is how long a session item outlives its expiresAt before
+// Cosmos DB removes it, so that an identical retry right at the end of a
+// session's life still finds it. Expiry itself is checked on use.
+const SessionGrace = time.Minute
+
+// Retry bounds of the SDK: a failed try is retried at most MaxRetries
+// times with short delays, so that all retries of one request stay well
+// inside the request's deadline (PASSKEY_REQUEST_TIMEOUT, which the
+// request's context carries).
+const (
+	MaxRetries    = 3
+	RetryDelay    = 100 * time.Millisecond
+	MaxRetryDelay = time.Second
+	TryTimeout    = 3 * time.Second
+)
+
+// Options configures Open.
+type Options struct {
+	// Endpoint is the account endpoint, such as https://acct.documents.azure.com:443/.
+	Endpoint string
+	// Key is the account key; empty means Credential (by default
+	// azidentity.DefaultAzureCredential: managed identity in Azure, the
+	// developer's login locally).
+	Key        string
+	Credential azcore.TokenCredential
+	// Database is the database name; DefaultDatabase when empty.
+	Database string
+	// Transport replaces the SDK's HTTP transport (tests count round trips with it).
+	Transport policy.Transporter
+	Logger    *slog.Logger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// Store keeps users and sessions in two Cosmos DB containers.
+type Store struct {
+	client   *azcosmos.Client
+	users    *azcosmos.ContainerClient
+	sessions *azcosmos.ContainerClient
+	now      func() time.Time
+}
+
+var _ passkey.Store = (*Store)(nil)
+
+// Open connects to the account and checks the containers. With a key it
+// creates the database and containers that are missing; with a token
+// credential (whose data-plane roles cannot create them) it stops with an
+// error that names what is missing. ctx bounds the checks.
+func Open(ctx context.Context, opts Options) (*Store, error) {
+	if opts.Database == "" {
+		opts.Database = DefaultDatabase
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	clientOpts := &azcosmos.ClientOptions{ClientOptions: azcore.ClientOptions{
+		Retry: policy.RetryOptions{
+			MaxRetries:    MaxRetries,
+			RetryDelay:    RetryDelay,
+			MaxRetryDelay: MaxRetryDelay,
+			TryTimeout:    TryTimeout,
+		},
+		Telemetry: policy.TelemetryOptions{ApplicationID: "passkeys"},
+		Transport: opts.Transport,
+	}}
+	var (
+		client *azcosmos.Client
+		err    error
+		auth   string
+	)
+	if opts.Key != "" {
+		auth = "key"
+		cred, kerr := azcosmos.NewKeyCredential(opts.Key)
+		if kerr != nil {
+			return nil, errors.New("PASSKEY_COSMOS_KEY: not an account key (it must be base64)")
+		}
+		client, err = azcosmos.NewClientWithKey(opts.Endpoint, cred, clientOpts)
+	} else {
+		auth = "token"
+		cred := opts.Credential
+		if cred == nil {
+			auth = "DefaultAzureCredential"
+			if cred, err = azidentity.NewDefaultAzureCredential(nil); err != nil {
+				return nil, fmt.Errorf("PASSKEY_COSMOS_KEY is empty and no Azure identity is available: %w", err)
+			}
+		}
+		client, err = azcosmos.NewClient(opts.Endpoint, cred, clientOpts)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("PASSKEY_COSMOS_ENDPOINT: %w", err)
+	}
+	s := &Store{client: client, now: opts.Now}
+	if s.users, err = client.NewContainer(opts.Database, UsersContainer); err != nil {
+		return nil, err
+	}
+	if s.sessions, err = client.NewContainer(opts.Database, SessionsContainer); err != nil {
+		return nil, err
+	}
+	if opts.Key != "" {
+		if err := s.create(ctx, opts.Database); err != nil {
+			client.Close()
+			return nil, err
+		}
+	}
+	if err := s.check(ctx, opts.Database); err != nil {
+		client.Close()
+		return nil, err
+	}
+	opts.Logger.Info("cosmos store",
+		slog.String("endpoint", opts.Endpoint),
+		slog.String("database", opts.Database),
+		slog.String("auth", auth))
+	return s, nil
+}
+
+// create makes the database and both containers where they are missing.
+func (s *Store) create(ctx context.Context, database string) error {
+	_, err := s.client.CreateDatabase(ctx, azcosmos.DatabaseProperties{ID: database}, nil)
+	if err != nil && status(err) != http.StatusConflict {
+		return startError("creating database "+database, err)
+	}
+	db, err := s.client.NewDatabase(database)
+	if err != nil {
+		return err
+	}
+	ttl := int32(SessionsDefaultTTL)
+	for _, props := range []azcosmos.ContainerProperties{
+		{ID: UsersContainer, PartitionKeyDefinition: azcosmos.PartitionKeyDefinition{Paths: []string{UsersPartitionKey}}},
+		{ID: SessionsContainer, PartitionKeyDefinition: azcosmos.PartitionKeyDefinition{Paths: []string{SessionsPartitionKey}}, DefaultTimeToLive: &ttl},
+	} {
+		_, err := db.CreateContainer(ctx, props, nil)
+		if err != nil && status(err) != http.StatusConflict {
+			return startError("creating container "+props.ID, err)
+		}
+	}
+	return nil
+}
+
+// check reads both containers' properties and names what is missing or
+// wrong: a container, its partition key, TTL on the sessions.
+func (s *Store) check(ctx context.Context, database string) error {
+	for _, c := range []struct {
+		client *azcosmos.ContainerClient
+		pk     string
+		ttl    bool
+	}{
+		{s.users, UsersPartitionKey, false},
+		{s.sessions, SessionsPartitionKey, true},
+	} {
+		want := fmt.Sprintf("container %q (partition key %s", c.client.ID(), c.pk)
+		if c.ttl {
+			want += ", TTL on"
+		}
+		want += ")"
+		resp, err := c.client.Read(ctx, nil)
+		if status(err) == http.StatusNotFound {
+			return fmt.Errorf("Cosmos DB: database %q has no %s (or the database is missing): create it (see docs/cosmos.md); with a managed identity the handler cannot", database, want)
+		}
+		if err != nil {
+			return startError("reading container "+c.client.ID(), err)
+		}
+		props := resp.ContainerProperties
+		if props == nil {
+			return fmt.Errorf("Cosmos DB: database %q: reading %s gave no properties", database, want)
+		}
+		if !slices.Equal(props.PartitionKeyDefinition.Paths, []string{c.pk}) {
+			return fmt.Errorf("Cosmos DB: database %q: %s has the wrong partition key %v", database, want, props.PartitionKeyDefinition.Paths)
+		}
+		if c.ttl && props.DefaultTimeToLive == nil {
+			return fmt.Errorf("Cosmos DB: database %q: %s has TTL off: set its default TTL to -1 (on, per item)", database, want)
+		}
+	}
+	return nil
+}
+
+// Close releases the client.
+func (s *Store) Close() error {
+	s.client.Close()
+	return nil
+}
+
+// GetUser reads the user with one point read. It returns
+// passkey.ErrNotFound when the user has no record.
+func (s *Store) GetUser(ctx context.Context, id string) (*passkey.User, error) {
+	resp, err := s.users.ReadItem(ctx, azcosmos.NewPartitionKeyString(id), id, nil)
+	if status(err) == http.StatusNotFound {
+		return nil, passkey.ErrNotFound
+	}
+	if err != nil {
+		return nil, storeError("reading user", err)
+	}
+	var u passkey.User
+	if err := json.Unmarshal(resp.Value, &u); err != nil {
+		return nil, fmt.Errorf("decoding user %s: %w", id, err)
+	}
+	u.Version = string(resp.ETag)
+	return &u, nil
+}
+
+// CreateUser stores a new user record. It returns passkey.ErrConflict
+// when the user exists.
+func (s *Store) CreateUser(ctx context.Context, u *passkey.User) error {
+	data, err := json.Marshal(u)
+	if err != nil {
+		return err
+	}
+	resp, err := s.users.CreateItem(ctx, azcosmos.NewPartitionKeyString(u.ID), data, nil)
+	if status(err) == http.StatusConflict {
+		return passkey.ErrConflict
+	}
+	if err != nil {
+		return storeError("creating user", err)
+	}
+	u.Version = string(resp.ETag)
+	return nil
+}
+
+// ReplaceUser overwrites the record if its ETag still equals u.Version
+// (If-Match). It returns passkey.ErrConflict when the record changed
+// since and passkey.ErrNotFound when it is gone. The replace is one
+// request on one item: the user is either fully written or not at all.
+func (s *Store) ReplaceUser(ctx context.Context, u *passkey.User) error {
+	if u.Version == "" {
+		return fmt.Errorf("replacing user %s without a version: %w", u.ID, passkey.ErrConflict)
+	}
+	data, err := json.Marshal(u)
+	if err != nil {
+		return err
+	}
+	etag := azcore.ETag(u.Version)
+	resp, err := s.users.ReplaceItem(ctx, azcosmos.NewPartitionKeyString(u.ID), u.ID, data,
+		&azcosmos.ItemOptions{IfMatchEtag: &etag})
+	switch status(err) {
+	case 0:
+	case http.StatusPreconditionFailed:
+		return passkey.ErrConflict
+	case http.StatusNotFound:
+		return passkey.ErrNotFound
+	default:
+		return storeError("replacing user", err)
+	}
+	u.Version = string(resp.ETag)
+	return nil
+}
+
+// sessionItem is a session as stored: the session, how many claim calls
+// succeeded, and its TTL in seconds.
+type sessionItem struct {
+	*passkey.Session
+	Claims int `json:"claims"`
+	TTL    int `json:"ttl"`
+}
+
+// CreateSession stores a new session whose item Cosmos DB removes
+// SessionGrace after it expires. It returns passkey.ErrConflict when a
+// session with that challenge exists.
+func (s *Store) CreateSession(ctx context.Context, session *passkey.Session) error {
+	ttl := int(math.Ceil(session.ExpiresAt.Sub(s.now()).Seconds()) + SessionGrace.Seconds())
+	data, err := json.Marshal(sessionItem{Session: session, TTL: max(ttl, int(SessionGrace.Seconds()))})
+	if err != nil {
+		return err
+	}
+	_, err = s.sessions.CreateItem(ctx, azcosmos.NewPartitionKeyString(session.Challenge), data, nil)
+	if status(err) == http.StatusConflict {
+		return passkey.ErrConflict
+	}
+	if err != nil {
+		return storeError("creating session", err)
+	}
+	return nil
+}
+
+// safeClaim is what may appear inside the patch condition's string literal.
+var safeClaim = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,128}$`)
+
+// ClaimSession sets the claim with one conditional patch that returns the
+// stored session: set /claim and increment /claims where no claim is set
+// yet, or where the claim is this one (an identical retry, which then
+// sees claims > 1 and does not win). Only when the condition fails (the
+// session is claimed by another request) a point read fetches the stored
+// session. Cosmos DB applies a patch to an item atomically, so of any
+// number of concurrent calls on any number of instances exactly one wins.
+// It returns passkey.ErrNotFound when no session has the challenge.
+func (s *Store) ClaimSession(ctx context.Context, challenge, claim string) (*passkey.Session, bool, error) {
+	pk := azcosmos.NewPartitionKeyString(challenge)
+	condition := "FROM c WHERE NOT IS_DEFINED(c.claim)"
+	if safeClaim.MatchString(claim) {
+		condition += " OR c.claim = '" + claim + "'"
+	}
+	var ops azcosmos.PatchOperations
+	ops.SetCondition(condition)
+	ops.AppendSet("/claim", claim)
+	ops.AppendIncrement("/claims", 1)
+	resp, err := s.sessions.PatchItem(ctx, pk, challenge, ops, &azcosmos.ItemOptions{EnableContentResponseOnWrite: true})
+	switch status(err) {
+	case 0:
+		item, err := decodeSession(resp.Value)
+		if err != nil {
+			return nil, false, err
+		}
+		return item.Session, item.Claims == 1 && item.Claim == claim, nil
+	case http.StatusPreconditionFailed:
+	case http.StatusNotFound:
+		return nil, false, passkey.ErrNotFound
+	default:
+		return nil, false, storeError("claiming session", err)
+	}
+	resp, err = s.sessions.ReadItem(ctx, pk, challenge, nil)
+	if status(err) == http.StatusNotFound {
+		return nil, false, passkey.ErrNotFound
+	}
+	if err != nil {
+		return nil, false, storeError("reading claimed session", err)
+	}
+	item, err := decodeSession(resp.Value)
+	if err != nil {
+		return nil, false, err
+	}
+	return item.Session, false, nil
+}
+
+func decodeSession(data []byte) (*sessionItem, error) {
+	item := sessionItem{Session: new(passkey.Session)}
+	if err := json.Unmarshal(data, &item); err != nil {
+		return nil, fmt.Errorf("decoding session: %w", err)
+	}
+	return &item, nil
+}
+
+// status is the HTTP status of a Cosmos DB error, 0 for none (nil, or no
+// response at all).
+func status(err error) int {
+	var re *azcore.ResponseError
+	if errors.As(err, &re) {
+		return re.StatusCode
+	}
+	return 0
+}
+
+// storeError classifies an error the SDK returned after its retries:
+// no answer (unreachable, deadline), throttling (429) and server failures
+// (408, 449, 5xx) are passkey.ErrUnavailable; anything else (a request
+// Cosmos DB refused: 400, 401, 403, 413) is an internal error. The text
+// names the operation and status, never a key.
+func storeError(op string, err error) error {
+	var re *azcore.ResponseError
+	if errors.As(err, &re) {
+		switch code := re.StatusCode; {
+		case code == http.StatusRequestTimeout, code == http.StatusTooManyRequests, code == 449, code >= 500:
+			return fmt.Errorf("cosmos %s: %d %s: %w", op, code, re.ErrorCode, passkey.ErrUnavailable)
+		default:
+			return fmt.Errorf("cosmos %s: %d %s", op, code, re.ErrorCode)
+		}
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return fmt.Errorf("cosmos %s: %w: %w", op, passkey.ErrUnavailable, err)
+	}
+	return fmt.Errorf("cosmos %s: %w: %v", op, passkey.ErrUnavailable, err)
+}
+
+// startError describes a failure while opening the store: the handler
+// stops with it.
+func startError(op string, err error) error {
+	switch code := status(err); code {
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return fmt.Errorf("Cosmos DB refused %s (%d): check PASSKEY_COSMOS_KEY, or give the identity a Cosmos DB data-plane role (Built-in Data Contributor)", op, code)
+	case 0:
+		return fmt.Errorf("Cosmos DB at PASSKEY_COSMOS_ENDPOINT: %s failed (unreachable, or no token): %v", op, err)
+	default:
+		return fmt.Errorf("Cosmos DB %s: status %d", op, code)
+	}
+}

@@ -1,0 +1,34 @@
+package cosmos_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/passkeys-b2c/passkeys/handler/internal/passkey"
+	"github.com/passkeys-b2c/passkeys/handler/internal/store/cosmos"
+	"github.com/passkeys-b2c/passkeys/handler/internal/store/storetest"
+	"github.com/passkeys-b2c/passkeys/internal/testenv"
+)
+
+// open opens a store on a database of the test's own.
+func open(t testing.TB, c *testenv.Cosmos, opts cosmos.Options) *cosmos.Store {
+	t.Helper()
+	opts.Endpoint, opts.Key = c.Endpoint, c.Key
+	if opts.Database == "" {
+		opts.Database = c.Database(t)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := cosmos.Open(ctx, opts)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestContract(t *testing.T) {
+	c := testenv.StartCosmos(t)
+	storetest.Run(t, func(t *testing.T) passkey.Store { return open(t, c, cosmos.Options{}) })
+}
