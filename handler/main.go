@@ -62,6 +62,7 @@ func run(logger *slog.Logger) error {
 			RequestTimeout: cfg.RequestTimeout,
 			Logger:         logger,
 			Static:         static,
+			PageOrigins:    cfg.RPOrigins,
 		}),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,

@@ -37,6 +37,9 @@ type Options struct {
 	// Static is served for GET requests outside /api/ (the demo page and
 	// the browser script); nil serves nothing.
 	Static fs.FS
+	// PageOrigins may fetch the page templates under PagesPrefix (CORS):
+	// the B2C origins, PASSKEY_RP_ORIGINS.
+	PageOrigins []string
 }
 
 // Server routes /api/<function> to the service.
@@ -62,6 +65,7 @@ func New(service *passkey.Service, opts Options) *Server {
 	for name, fn := range s.functions() {
 		s.mux.Handle("/api/"+name, s.function(name, fn))
 	}
+	s.mux.HandleFunc(PagesPrefix, s.pages)
 	s.mux.Handle("/api/", s.function("", func(context.Context, *request) (response, error) {
 		return nil, passkey.Errorf(passkey.CodeNotFound, "no such function")
 	}))
@@ -84,12 +88,14 @@ func New(service *passkey.Service, opts Options) *Server {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
 // Functions lists the function names the server routes, for checks against
-// the functions/ folders.
+// the functions/ folders: the POST functions and "pages".
 func (s *Server) Functions() []string {
 	var names []string
 	for name := range s.functions() {
 		names = append(names, name)
 	}
+	// functions/pages serves the page templates (GET, anonymous).
+	names = append(names, PagesFunction)
 	return names
 }
 
