@@ -44,7 +44,7 @@ func layOut(t *testing.T) string {
 	var h hostJSON
 	decodeFile(t, repoFile("host.json"), &h)
 	copyFile(t, repoFile("host.json"), filepath.Join(dir, "host.json"), 0o644)
-	for _, name := range functionNames(t) {
+	for _, name := range functionFolders(t) {
 		if err := os.Mkdir(filepath.Join(dir, name), 0o755); err != nil {
 			t.Fatal(err)
 		}

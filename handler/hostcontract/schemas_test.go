@@ -68,9 +68,16 @@ func readJSON(t *testing.T, path string) any {
 // repoFile is a path relative to the repository root.
 func repoFile(rel string) string { return filepath.Join(testenv.RepoRoot(), rel) }
 
-// functionNames lists the folders under functions/ that hold a
-// function.json, sorted.
+// functionNames lists the POST functions: the folders under functions/
+// that hold a function.json, except api.PagesFunction, sorted.
 func functionNames(t *testing.T) []string {
+	t.Helper()
+	return slices.DeleteFunc(functionFolders(t), func(n string) bool { return n == api.PagesFunction })
+}
+
+// functionFolders lists the folders under functions/ that hold a
+// function.json, sorted.
+func functionFolders(t *testing.T) []string {
 	t.Helper()
 	matches, err := filepath.Glob(repoFile("functions/*/function.json"))
 	if err != nil {
@@ -163,7 +170,7 @@ func TestHostJSONMatchesSchema(t *testing.T) {
 }
 
 func TestFunctionJSONMatchesSchema(t *testing.T) {
-	for _, name := range functionNames(t) {
+	for _, name := range functionFolders(t) {
 		t.Run(name, func(t *testing.T) {
 			checkSchema(t, functionSchema, repoFile(filepath.Join("functions", name, "function.json")), []mutation{
 				{"methods POST", func(d map[string]any) { binding(d, 0)["methods"] = []any{"POST"} }},
@@ -306,8 +313,22 @@ func TestLocalSettingsExample(t *testing.T) {
 func TestRoutesMatchFunctionFolders(t *testing.T) {
 	routes := api.New(nil, api.Options{}).Functions()
 	sort.Strings(routes)
-	folders := functionNames(t)
+	folders := functionFolders(t)
 	if !slices.Equal(routes, folders) {
 		t.Errorf("the handler routes %q, functions/ holds %q", routes, folders)
+	}
+}
+
+// TestPagesFunctionJSON: the page templates are fetched by browsers from
+// the B2C origin, without a key, under /api/pages/<file>.
+func TestPagesFunctionJSON(t *testing.T) {
+	var f functionJSON
+	decodeFile(t, repoFile(filepath.Join("functions", api.PagesFunction, "function.json")), &f)
+	if len(f.Bindings) != 2 {
+		t.Fatalf("%d bindings, want exactly an httpTrigger in and an http out", len(f.Bindings))
+	}
+	in := f.Bindings[0]
+	if in.Type != "httpTrigger" || in.AuthLevel != "anonymous" || !slices.Contains(in.Methods, "get") || in.Route == nil || *in.Route != "pages/{*file}" {
+		t.Errorf("pages binding = %+v, want an anonymous get httpTrigger on route pages/{*file}", in)
 	}
 }
