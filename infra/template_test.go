@@ -1,0 +1,652 @@
+package infra
+
+import (
+	"encoding/json"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/passkeys-b2c/passkeys/internal/testenv"
+)
+
+// template is azuredeploy.json, decoded loosely.
+type template struct {
+	Parameters map[string]struct {
+		Type         string `json:"type"`
+		DefaultValue any    `json:"defaultValue"`
+	} `json:"parameters"`
+	Variables map[string]any    `json:"variables"`
+	Resources []resource        `json:"resources"`
+	Outputs   map[string]output `json:"outputs"`
+}
+
+type resource struct {
+	Type       string         `json:"type"`
+	APIVersion string         `json:"apiVersion"`
+	Name       string         `json:"name"`
+	Scope      string         `json:"scope"`
+	Kind       string         `json:"kind"`
+	SKU        map[string]any `json:"sku"`
+	Identity   struct {
+		Type                   string         `json:"type"`
+		UserAssignedIdentities map[string]any `json:"userAssignedIdentities"`
+	} `json:"identity"`
+	Properties map[string]any `json:"properties"`
+}
+
+type output struct {
+	Type  string `json:"type"`
+	Value string `json:"value"`
+}
+
+func loadTemplate(t *testing.T) *template {
+	t.Helper()
+	data, err := os.ReadFile("azuredeploy.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tpl template
+	if err := json.Unmarshal(data, &tpl); err != nil {
+		t.Fatal(err)
+	}
+	return &tpl
+}
+
+func (tpl *template) all(typ string) []resource {
+	var out []resource
+	for _, r := range tpl.Resources {
+		if strings.EqualFold(r.Type, typ) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (tpl *template) one(t *testing.T, typ string) resource {
+	t.Helper()
+	rs := tpl.all(typ)
+	if len(rs) != 1 {
+		t.Fatalf("want exactly one %s, found %d", typ, len(rs))
+	}
+	return rs[0]
+}
+
+var simpleExpr = regexp.MustCompile(`^\[(variables|parameters)\('([^']+)'\)\]$`)
+
+// resolve evaluates the two expression forms the assertions need,
+// [variables('x')] and [parameters('x')] (to its default), recursively;
+// anything else is returned as it is.
+func (tpl *template) resolve(v any) any {
+	s, ok := v.(string)
+	if !ok {
+		return v
+	}
+	m := simpleExpr.FindStringSubmatch(s)
+	switch {
+	case m == nil:
+		return s
+	case m[1] == "variables":
+		return tpl.resolve(tpl.Variables[m[2]])
+	default:
+		return tpl.resolve(tpl.Parameters[m[2]].DefaultValue)
+	}
+}
+
+func (tpl *template) resolveString(v any) string {
+	s, _ := tpl.resolve(v).(string)
+	return s
+}
+
+// path walks nested objects by key.
+func path(v any, keys ...string) any {
+	for _, k := range keys {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[k]
+	}
+	return v
+}
+
+func (tpl *template) appSettings(t *testing.T) map[string]string {
+	t.Helper()
+	site := tpl.one(t, "Microsoft.Web/sites")
+	list, _ := path(site.Properties, "siteConfig", "appSettings").([]any)
+	settings := map[string]string{}
+	for _, item := range list {
+		name, _ := path(item, "name").(string)
+		value, _ := path(item, "value").(string)
+		if _, dup := settings[name]; dup {
+			t.Errorf("app setting %s is set twice", name)
+		}
+		settings[name] = value
+	}
+	return settings
+}
+
+// The identity the app runs as, as the template writes it everywhere.
+const (
+	identityRef       = "[variables('identityId')]"
+	identityPrincipal = "[reference(variables('identityId'), '2023-01-31').principalId]"
+	identityClientID  = "[reference(variables('identityId'), '2023-01-31').clientId]"
+)
+
+func TestFunctionAppIsFlexConsumptionCustomHandler(t *testing.T) {
+	tpl := loadTemplate(t)
+	plan := tpl.one(t, "Microsoft.Web/serverfarms")
+	if plan.SKU["name"] != "FC1" || plan.SKU["tier"] != "FlexConsumption" {
+		t.Errorf("plan sku %v, want FC1 / FlexConsumption", plan.SKU)
+	}
+	if path(plan.Properties, "reserved") != true {
+		t.Error("the Flex Consumption plan is Linux: properties.reserved must be true")
+	}
+	site := tpl.one(t, "Microsoft.Web/sites")
+	if site.Kind != "functionapp,linux" {
+		t.Errorf("site kind %q, want functionapp,linux", site.Kind)
+	}
+	config := path(site.Properties, "functionAppConfig")
+	if got := path(config, "runtime", "name"); got != "custom" {
+		t.Errorf("functionAppConfig.runtime.name = %v, want custom", got)
+	}
+	if got := path(config, "runtime", "version"); got != "1.0" {
+		t.Errorf("functionAppConfig.runtime.version = %v, want \"1.0\"", got)
+	}
+	storage := path(config, "deployment", "storage")
+	if path(storage, "type") != "blobContainer" {
+		t.Errorf("deployment storage type %v, want blobContainer", path(storage, "type"))
+	}
+	if v, _ := path(storage, "value").(string); !strings.Contains(v, "primaryEndpoints.blob") || !strings.Contains(v, "variables('deploymentContainer')") {
+		t.Errorf("deployment storage value %q is not the deployment container's URL", v)
+	}
+	if path(storage, "authentication", "type") != "UserAssignedIdentity" ||
+		path(storage, "authentication", "userAssignedIdentityResourceId") != identityRef {
+		t.Errorf("deployment storage authentication %v, want the app's user-assigned identity", path(storage, "authentication"))
+	}
+	if path(config, "scaleAndConcurrency", "instanceMemoryMB") == nil || path(config, "scaleAndConcurrency", "maximumInstanceCount") == nil {
+		t.Error("scaleAndConcurrency must set instanceMemoryMB and maximumInstanceCount")
+	}
+	if path(site.Properties, "httpsOnly") != true {
+		t.Error("httpsOnly must be true")
+	}
+	container := tpl.resolveString(tpl.Variables["deploymentContainer"])
+	found := false
+	for _, c := range tpl.all("Microsoft.Storage/storageAccounts/blobServices/containers") {
+		if strings.Contains(c.Name, "variables('deploymentContainer')") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no blob container resource for the deployment container %q", container)
+	}
+	settings := tpl.appSettings(t)
+	// Flex Consumption refuses these; the runtime is in functionAppConfig.
+	for _, name := range []string{"FUNCTIONS_WORKER_RUNTIME", "FUNCTIONS_EXTENSION_VERSION", "WEBSITE_RUN_FROM_PACKAGE", "WEBSITE_CONTENTSHARE", "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING"} {
+		if _, ok := settings[name]; ok {
+			t.Errorf("app setting %s is not supported on Flex Consumption", name)
+		}
+	}
+}
+
+// secretish matches what must never appear in the template: account keys,
+// functions that read keys, connection strings with a key.
+var secretish = regexp.MustCompile(`(?i)AccountKey|SharedAccessKey|listKeys|listConnectionStrings|primaryMasterKey|secondaryMasterKey|primaryKey|InstrumentationKey`)
+
+// secretName matches setting names that would hold a secret.
+var secretName = regexp.MustCompile(`(^|_)(KEYS?|SECRETS?|PASSWORD|CONNECTION|CONNECTIONSTRING)(_|$)|ACCOUNTKEY|SAS`)
+
+func TestNoKeysAnywhere(t *testing.T) {
+	for _, file := range []string{"azuredeploy.json", "azuredeploy.parameters.json"} {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := secretish.FindString(string(data)); m != "" {
+			t.Errorf("%s mentions %q: no account keys or connection strings with keys", file, m)
+		}
+		if strings.Contains(string(data), "securestring") {
+			t.Errorf("%s takes a secure parameter; nothing here needs a secret", file)
+		}
+	}
+	tpl := loadTemplate(t)
+	for name, value := range tpl.appSettings(t) {
+		upper := strings.ToUpper(name)
+		switch {
+		case name == "AzureWebJobsStorage":
+			t.Errorf("AzureWebJobsStorage is a connection string; use the __accountName/__credential/__clientId settings")
+		case name == "APPLICATIONINSIGHTS_CONNECTION_STRING":
+			// Holds the ingestion endpoint and an identifier, no secret;
+			// authentication is the identity (APPLICATIONINSIGHTS_AUTHENTICATION_STRING).
+			if value != "[reference(variables('appInsightsId'), '2020-02-02').ConnectionString]" {
+				t.Errorf("APPLICATIONINSIGHTS_CONNECTION_STRING = %q, want the component's connection string", value)
+			}
+		case secretName.MatchString(upper):
+			t.Errorf("app setting %s looks like a secret; the app authenticates with its identity", name)
+		}
+	}
+	settings := tpl.appSettings(t)
+	want := map[string]string{
+		"AzureWebJobsStorage__accountName":          "[variables('storageName')]",
+		"AzureWebJobsStorage__credential":           "managedidentity",
+		"AzureWebJobsStorage__clientId":             identityClientID,
+		"AZURE_CLIENT_ID":                           identityClientID,
+		"APPLICATIONINSIGHTS_AUTHENTICATION_STRING": "[concat('ClientId=', reference(variables('identityId'), '2023-01-31').clientId, ';Authorization=AAD')]",
+	}
+	for name, value := range want {
+		if settings[name] != value {
+			t.Errorf("app setting %s = %q, want %q", name, settings[name], value)
+		}
+	}
+
+	storage := tpl.one(t, "Microsoft.Storage/storageAccounts")
+	if path(storage.Properties, "allowSharedKeyAccess") != false {
+		t.Error("the storage account must refuse shared keys (allowSharedKeyAccess false)")
+	}
+	if path(storage.Properties, "allowBlobPublicAccess") != false {
+		t.Error("the storage account must not allow public blobs")
+	}
+	insights := tpl.one(t, "Microsoft.Insights/components")
+	if path(insights.Properties, "DisableLocalAuth") != true {
+		t.Error("Application Insights must take only Entra-authenticated telemetry (DisableLocalAuth true)")
+	}
+	if path(insights.Properties, "WorkspaceResourceId") == nil {
+		t.Error("Application Insights must be workspace-based")
+	}
+	tpl.one(t, "Microsoft.OperationalInsights/workspaces")
+}
+
+func TestCosmosAccountServerlessWithoutKeys(t *testing.T) {
+	tpl := loadTemplate(t)
+	account := tpl.one(t, "Microsoft.DocumentDB/databaseAccounts")
+	if path(account.Properties, "disableLocalAuth") != true {
+		t.Error("Cosmos DB disableLocalAuth must be true: no account keys")
+	}
+	caps, _ := path(account.Properties, "capabilities").([]any)
+	serverless := false
+	for _, c := range caps {
+		if path(c, "name") == "EnableServerless" {
+			serverless = true
+		}
+	}
+	if !serverless {
+		t.Error("the Cosmos DB account must be serverless (capability EnableServerless)")
+	}
+	settings := tpl.appSettings(t)
+	if settings["PASSKEY_COSMOS_ENDPOINT"] != "[reference(variables('cosmosId'), '2024-11-15').documentEndpoint]" {
+		t.Errorf("PASSKEY_COSMOS_ENDPOINT = %q, want the account's documentEndpoint", settings["PASSKEY_COSMOS_ENDPOINT"])
+	}
+	if _, ok := settings["PASSKEY_COSMOS_KEY"]; ok {
+		t.Error("PASSKEY_COSMOS_KEY must not be set: the app uses its managed identity")
+	}
+}
+
+// TestRoleAssignmentsTargetTheAppIdentity checks that every role goes to
+// the identity the function app runs as, and that the roles the host and
+// the store need are all there.
+func TestRoleAssignmentsTargetTheAppIdentity(t *testing.T) {
+	tpl := loadTemplate(t)
+	site := tpl.one(t, "Microsoft.Web/sites")
+	if site.Identity.Type != "UserAssigned" || len(site.Identity.UserAssignedIdentities) != 1 || site.Identity.UserAssignedIdentities[identityRef] == nil {
+		t.Fatalf("the function app must run as exactly the user-assigned identity %s, has %v", identityRef, site.Identity)
+	}
+	identity := tpl.one(t, "Microsoft.ManagedIdentity/userAssignedIdentities")
+	if want := "[resourceId('Microsoft.ManagedIdentity/userAssignedIdentities', variables('identityName'))]"; tpl.Variables["identityId"] != want || identity.Name != "[variables('identityName')]" {
+		t.Errorf("identityId is %v and the identity resource is %q; they must name the same identity", tpl.Variables["identityId"], identity.Name)
+	}
+
+	scopes := map[string]string{} // role id -> scope
+	for _, ra := range tpl.all("Microsoft.Authorization/roleAssignments") {
+		if p := path(ra.Properties, "principalId"); p != identityPrincipal {
+			t.Errorf("role assignment %s goes to %v, not the app's identity", ra.Name, p)
+		}
+		if path(ra.Properties, "principalType") != "ServicePrincipal" {
+			t.Errorf("role assignment %s: principalType must be ServicePrincipal (a new identity may not have replicated yet)", ra.Name)
+		}
+		def, _ := path(ra.Properties, "roleDefinitionId").(string)
+		m := regexp.MustCompile(`variables\('(\w+)'\)\)\]$`).FindStringSubmatch(def)
+		if m == nil {
+			t.Errorf("role assignment %s: cannot read its role from %q", ra.Name, def)
+			continue
+		}
+		scopes[tpl.resolveString(tpl.Variables[m[1]])] = ra.Scope
+		if !strings.Contains(ra.Name, "variables('"+m[1]+"')") || !strings.Contains(ra.Name, "variables('identityId')") {
+			t.Errorf("role assignment name %s must be a guid of scope, identity and role, so redeploying keeps it", ra.Name)
+		}
+	}
+	storageScope := "[format('Microsoft.Storage/storageAccounts/{0}', variables('storageName'))]"
+	for _, role := range []struct{ name, id, scope string }{
+		{"Storage Blob Data Owner", "b7e6dc6d-f1e8-4753-8033-0f276bb0955b", storageScope},
+		{"Storage Queue Data Contributor", "974c5e8b-45b9-4653-ba55-5f855dd0fb88", storageScope},
+		{"Storage Table Data Contributor", "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3", storageScope},
+		{"Monitoring Metrics Publisher", "3913510d-42f4-4e42-8a64-420c390055eb", "[format('Microsoft.Insights/components/{0}', variables('appInsightsName'))]"},
+	} {
+		scope, ok := scopes[role.id]
+		if !ok {
+			t.Errorf("missing role assignment %s (%s)", role.name, role.id)
+		} else if scope != role.scope {
+			t.Errorf("%s is scoped to %q, want %q", role.name, scope, role.scope)
+		}
+	}
+
+	sql := tpl.all("Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments")
+	if len(sql) != 1 {
+		t.Fatalf("want one Cosmos data-plane role assignment, found %d", len(sql))
+	}
+	ra := sql[0]
+	if p := path(ra.Properties, "principalId"); p != identityPrincipal {
+		t.Errorf("the Cosmos role assignment goes to %v, not the app's identity", p)
+	}
+	def, _ := path(ra.Properties, "roleDefinitionId").(string)
+	if def != "[resourceId('Microsoft.DocumentDB/databaseAccounts/sqlRoleDefinitions', variables('cosmosName'), variables('cosmosDataContributorRoleId'))]" ||
+		tpl.Variables["cosmosDataContributorRoleId"] != "00000000-0000-0000-0000-000000000002" {
+		t.Errorf("the Cosmos role must be the Built-in Data Contributor (…0002), is %q", def)
+	}
+	if path(ra.Properties, "scope") != "[variables('cosmosId')]" {
+		t.Errorf("the Cosmos role scope is %v, want the account", path(ra.Properties, "scope"))
+	}
+}
+
+// The Cosmos store's layout. The store (handler/internal/store/cosmos)
+// exports its container names and partition key paths as constants; when
+// the package exists, its constants are read and must match.
+var wantContainers = map[string]string{"users": "/id", "sessions": "/id"}
+
+func TestCosmosContainersMatchTheStore(t *testing.T) {
+	tpl := loadTemplate(t)
+	db := tpl.one(t, "Microsoft.DocumentDB/databaseAccounts/sqlDatabases")
+	if path(db.Properties, "resource", "id") != "[parameters('cosmosDatabase')]" {
+		t.Errorf("database id %v, want the cosmosDatabase parameter", path(db.Properties, "resource", "id"))
+	}
+	cfg := configFields(t)
+	if def := tpl.resolveString("[parameters('cosmosDatabase')]"); def != cfg["PASSKEY_COSMOS_DATABASE"].def {
+		t.Errorf("cosmosDatabase defaults to %q, the handler to %q", def, cfg["PASSKEY_COSMOS_DATABASE"].def)
+	}
+	if tpl.appSettings(t)["PASSKEY_COSMOS_DATABASE"] != "[parameters('cosmosDatabase')]" {
+		t.Error("PASSKEY_COSMOS_DATABASE must be the database the template creates")
+	}
+
+	got := map[string]string{}
+	ttl := map[string]any{}
+	for _, c := range tpl.all("Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers") {
+		name := tpl.resolveString(path(c.Properties, "resource", "id"))
+		paths, _ := path(c.Properties, "resource", "partitionKey", "paths").([]any)
+		if len(paths) != 1 {
+			t.Errorf("container %s: want one partition key path, have %v", name, paths)
+			continue
+		}
+		got[name] = tpl.resolveString(paths[0])
+		ttl[name] = tpl.resolve(path(c.Properties, "resource", "defaultTtl"))
+		if !strings.Contains(c.Name, "parameters('cosmosDatabase')") {
+			t.Errorf("container %s is not in the cosmosDatabase database: %s", name, c.Name)
+		}
+	}
+
+	want := wantContainers
+	if store, storeTTL, ok := storeConstants(t); ok {
+		want = store
+		t.Logf("Cosmos store constants: %v, SessionsDefaultTTL %q", store, storeTTL)
+		if storeTTL != "" && fmt.Sprint(ttl["sessions"]) != storeTTL {
+			t.Errorf("sessions defaultTtl defaults to %v, the store creates it with SessionsDefaultTTL = %s", ttl["sessions"], storeTTL)
+		}
+	} else {
+		t.Logf("handler/internal/store/cosmos not there yet; checked against the expected layout %v", wantContainers)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("template containers (name: partition key) %v, the store expects %v", got, want)
+	}
+	if v, ok := ttl["sessions"].(float64); !ok || (v != -1 && v <= 0) {
+		t.Errorf("sessions container defaultTtl = %v: time to live must be on (-1 or seconds)", ttl["sessions"])
+	} else if v > 0 && v < 3600 {
+		t.Errorf("sessions defaultTtl %v s is shorter than the longest PASSKEY_SESSION_TTL (1h)", v)
+	}
+	if ttl["users"] != nil {
+		t.Errorf("users container has a defaultTtl (%v); users must not expire", ttl["users"])
+	}
+}
+
+// storeConstants reads the Cosmos store's exported string constants and
+// pairs each container name with its partition key path: a constant named
+// <X>Container (or <X>ContainerName) with the constant named
+// <X>PartitionKey (or <X>PartitionKeyPath), or the single PartitionKeyPath
+// constant when the store has one for all containers. It reports false
+// when the package does not exist yet.
+func storeConstants(t *testing.T) (containers map[string]string, sessionsTTL string, ok bool) {
+	t.Helper()
+	dir := filepath.Join(testenv.RepoRoot(), "handler", "internal", "store", "cosmos")
+	consts := constants(t, dir)
+	if consts == nil {
+		return nil, "", false
+	}
+	prefixes := map[string]string{} // X -> container name
+	for name, value := range consts {
+		for _, suffix := range []string{"ContainerName", "Container"} {
+			if x, ok := strings.CutSuffix(name, suffix); ok && x != "" {
+				prefixes[x] = value
+				break
+			}
+		}
+	}
+	shared := consts["PartitionKeyPath"]
+	if shared == "" {
+		shared = consts["PartitionKey"]
+	}
+	out := map[string]string{}
+	for x, container := range prefixes {
+		key := consts[x+"PartitionKeyPath"]
+		if key == "" {
+			key = consts[x+"PartitionKey"]
+		}
+		if key == "" {
+			key = shared
+		}
+		if key == "" {
+			t.Errorf("store constant %sContainer (%q) has no partition key constant (%sPartitionKeyPath or PartitionKeyPath)", x, container, x)
+		}
+		out[container] = key
+	}
+	if len(out) == 0 {
+		t.Errorf("%s exports no <Name>Container constants; the template cannot be checked against it: %v", dir, sortedKeys(consts))
+	}
+	return out, consts["SessionsDefaultTTL"], true
+}
+
+// constants returns the exported string and integer constants of the
+// non-test Go files in dir as text, or nil when dir has no Go files.
+func constants(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	fset := token.NewFileSet()
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil || len(files) == 0 {
+		return nil
+	}
+	out := map[string]string{}
+	for _, file := range files {
+		if strings.HasSuffix(file, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, file, nil, 0)
+		if err != nil {
+			t.Fatalf("parsing %s: %v", file, err)
+		}
+		for _, decl := range f.Decls {
+			gen, ok := decl.(*ast.GenDecl)
+			if !ok || gen.Tok != token.CONST {
+				continue
+			}
+			for _, spec := range gen.Specs {
+				vs := spec.(*ast.ValueSpec)
+				for i, name := range vs.Names {
+					if !name.IsExported() || i >= len(vs.Values) {
+						continue
+					}
+					if v, ok := literal(vs.Values[i]); ok {
+						out[name.Name] = v
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// literal is the value of a string or integer literal (optionally
+// negated) as text.
+func literal(e ast.Expr) (string, bool) {
+	neg := ""
+	if u, ok := e.(*ast.UnaryExpr); ok && u.Op == token.SUB {
+		neg, e = "-", u.X
+	}
+	lit, ok := e.(*ast.BasicLit)
+	switch {
+	case !ok:
+		return "", false
+	case lit.Kind == token.STRING && neg == "":
+		s, err := strconv.Unquote(lit.Value)
+		return s, err == nil
+	case lit.Kind == token.INT:
+		return neg + lit.Value, true
+	}
+	return "", false
+}
+
+type configField struct{ def string }
+
+// configFields reads the envconfig tags of the handler's Config struct
+// (handler/internal/config), the source of truth for the variables the
+// handler reads.
+func configFields(t *testing.T) map[string]configField {
+	t.Helper()
+	dir := filepath.Join(testenv.RepoRoot(), "handler", "internal", "config")
+	fset := token.NewFileSet()
+	files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+	out := map[string]configField{}
+	for _, file := range files {
+		if strings.HasSuffix(file, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, file, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			st, ok := n.(*ast.StructType)
+			if !ok {
+				return true
+			}
+			for _, field := range st.Fields.List {
+				if field.Tag == nil {
+					continue
+				}
+				tag, _ := strconv.Unquote(field.Tag.Value)
+				st := reflect.StructTag(tag)
+				if name := st.Get("envconfig"); name != "" {
+					out[name] = configField{def: st.Get("default")}
+				}
+			}
+			return true
+		})
+	}
+	if len(out) == 0 {
+		t.Fatalf("no envconfig tags found in %s", dir)
+	}
+	return out
+}
+
+// notSetInAzure lists the variables the handler reads that the template
+// deliberately leaves out, each with the reason.
+var notSetInAzure = map[string]string{
+	"FUNCTIONS_CUSTOMHANDLER_PORT": "set by the Functions host for each start",
+	"PASSKEY_LISTEN_ADDR":          "the default 127.0.0.1 is where the host forwards requests",
+	"PASSKEY_API_KEYS":             "the host checks function keys (authLevel function) before forwarding",
+	"PASSKEY_COSMOS_KEY":           "no keys: the app reaches Cosmos DB with its managed identity",
+	"PASSKEY_DATA_DIR":             "the embedded store is not used when PASSKEY_COSMOS_ENDPOINT is set",
+}
+
+func TestEveryHandlerSettingIsDecided(t *testing.T) {
+	tpl := loadTemplate(t)
+	settings := tpl.appSettings(t)
+	cfg := configFields(t)
+	for name := range cfg {
+		_, set := settings[name]
+		reason, skipped := notSetInAzure[name]
+		switch {
+		case set && skipped:
+			t.Errorf("%s is set in the template although %s", name, reason)
+		case !set && !skipped:
+			t.Errorf("%s is read by the handler but neither set in the template nor listed in notSetInAzure with a reason", name)
+		}
+	}
+	for name := range settings {
+		if strings.HasPrefix(name, "PASSKEY_") {
+			if _, ok := cfg[name]; !ok {
+				t.Errorf("app setting %s is not read by the handler (misspelt or removed?)", name)
+			}
+		}
+	}
+	for name := range notSetInAzure {
+		if _, ok := cfg[name]; !ok {
+			t.Errorf("notSetInAzure lists %s, which the handler no longer reads", name)
+		}
+	}
+	for _, name := range []string{"PASSKEY_RP_ID", "PASSKEY_RP_ORIGINS"} {
+		if !strings.HasPrefix(settings[name], "[parameters(") {
+			t.Errorf("%s must come from a parameter, is %q", name, settings[name])
+		}
+	}
+	// Parameters without a default must be in the example parameters file.
+	data, err := os.ReadFile("azuredeploy.parameters.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var params struct {
+		Parameters map[string]json.RawMessage `json:"parameters"`
+	}
+	if err := json.Unmarshal(data, &params); err != nil {
+		t.Fatal(err)
+	}
+	for name, p := range tpl.Parameters {
+		if _, given := params.Parameters[name]; p.DefaultValue == nil && !given {
+			t.Errorf("parameter %s has no default and is missing from azuredeploy.parameters.json", name)
+		}
+	}
+	for name := range params.Parameters {
+		if _, ok := tpl.Parameters[name]; !ok {
+			t.Errorf("azuredeploy.parameters.json sets %s, which the template does not declare", name)
+		}
+	}
+}
+
+func TestOutputsForB2C(t *testing.T) {
+	tpl := loadTemplate(t)
+	base := tpl.Outputs["functionBaseUrl"]
+	if !strings.Contains(base.Value, "defaultHostName") || !strings.HasSuffix(base.Value, "'/api')]") {
+		t.Errorf("functionBaseUrl = %q, want https://<defaultHostName>/api", base.Value)
+	}
+	cmd := tpl.Outputs["functionKeyCommand"].Value
+	if !strings.Contains(cmd, "az functionapp keys list") || !strings.Contains(cmd, "functionKeys.default") {
+		t.Errorf("functionKeyCommand = %q, want the az command that reads the default function key", cmd)
+	}
+	for name, o := range tpl.Outputs {
+		if secretish.MatchString(o.Value) || strings.Contains(o.Value, "listkeys") {
+			t.Errorf("output %s reads a secret; outputs are stored in the deployment history", name)
+		}
+	}
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
