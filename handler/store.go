@@ -1,20 +1,36 @@
 package main
 
 import (
-	"errors"
+	"context"
 	"log/slog"
 	"time"
 
 	"github.com/passkeys-b2c/passkeys/handler/internal/config"
 	"github.com/passkeys-b2c/passkeys/handler/internal/passkey"
+	"github.com/passkeys-b2c/passkeys/handler/internal/store/cosmos"
 	"github.com/passkeys-b2c/passkeys/handler/internal/store/embedded"
 )
 
+// cosmosOpenTimeout bounds the container checks at start, inside the 60 s
+// the Functions host gives the handler to listen.
+const cosmosOpenTimeout = 30 * time.Second
+
 // openStore picks the Cosmos store when PASSKEY_COSMOS_ENDPOINT is set,
 // else the embedded one in PASSKEY_DATA_DIR.
-func openStore(cfg *config.Config, _ *slog.Logger) (passkey.Store, string, error) {
+func openStore(cfg *config.Config, logger *slog.Logger) (passkey.Store, string, error) {
 	if cfg.CosmosEndpoint != "" {
-		return nil, "", errors.New("PASSKEY_COSMOS_ENDPOINT: the Cosmos store is not available in this build")
+		ctx, cancel := context.WithTimeout(context.Background(), cosmosOpenTimeout)
+		defer cancel()
+		s, err := cosmos.Open(ctx, cosmos.Options{
+			Endpoint: cfg.CosmosEndpoint,
+			Key:      cfg.CosmosKey,
+			Database: cfg.CosmosDatabase,
+			Logger:   logger,
+		})
+		if err != nil {
+			return nil, "", err
+		}
+		return s, "cosmos", nil
 	}
 	s, err := embedded.Open(cfg.DataDir, time.Minute)
 	return s, "embedded", err
