@@ -250,6 +250,11 @@ func TestHandlerProcess(t *testing.T) {
 		secrets = append(secrets, credential)
 		r := a.post(t, "register-finish", map[string]any{"objectId": objectID, "credential": credential, "locale": "de-CH"})
 		checkError(t, a, r, "register-finish", http.StatusConflict, passkey.CodeCredentialRejected)
+		for _, part := range secretParts(credential) {
+			if bytes.Contains(r.raw, []byte(part)) {
+				t.Errorf("the reply quotes the credential (%.24s...)", part)
+			}
+		}
 		if want := passkey.UserMessage(passkey.CodeCredentialRejected, language.German); r.body["userMessage"] != want {
 			t.Errorf("userMessage = %v, want %q", r.body["userMessage"], want)
 		}
