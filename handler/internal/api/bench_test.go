@@ -1,0 +1,246 @@
+package api_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/protocol/webauthncose"
+
+	"github.com/passkeys-b2c/passkeys/handler/internal/api"
+	"github.com/passkeys-b2c/passkeys/handler/internal/config"
+	"github.com/passkeys-b2c/passkeys/handler/internal/passkey"
+	"github.com/passkeys-b2c/passkeys/handler/internal/store/embedded"
+	"github.com/passkeys-b2c/passkeys/internal/softauthn"
+)
+
+// The benchmarks run each function in process: the api.Server handler
+// through httptest, the real ceremonies and the embedded store in a
+// temporary directory. Credentials are made by softauthn with the timer
+// stopped, so each figure is the handler's own cost. BenchmarkFloor is
+// the least any login-finish can cost: parsing the assertion and checking
+// its signature.
+
+const benchOrigin = "http://localhost:7071"
+
+// benchEnv is one handler on a fresh store.
+type benchEnv struct {
+	handler http.Handler
+	store   *embedded.Store
+}
+
+func newBenchEnv(b *testing.B) *benchEnv {
+	b.Helper()
+	cfg := config.Config{RPID: "localhost", RPName: "Passkeys", RPOrigins: []string{benchOrigin}, SessionTTL: 5 * time.Minute, Attestation: "direct"}
+	wa, err := cfg.WebAuthn()
+	if err != nil {
+		b.Fatal(err)
+	}
+	store, err := embedded.Open(b.TempDir(), time.Hour)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { store.Close() })
+	logger := slog.New(slog.DiscardHandler)
+	svc := passkey.NewService(wa, store, passkey.Options{SessionTTL: cfg.SessionTTL, DeviceLimit: 100, Logger: logger})
+	return &benchEnv{handler: api.New(svc, api.Options{Logger: logger}), store: store}
+}
+
+// call posts body to the function and returns the response claims; it
+// fails the benchmark on any status but 200.
+func (e *benchEnv) call(b *testing.B, function string, body map[string]string) map[string]any {
+	b.Helper()
+	data, err := json.Marshal(body)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	e.handler.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/api/"+function, strings.NewReader(string(data))))
+	if rec.Code != http.StatusOK {
+		b.Fatalf("%s: status %d: %s", function, rec.Code, rec.Body)
+	}
+	var claims map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &claims); err != nil {
+		b.Fatal(err)
+	}
+	return claims
+}
+
+func newBenchAuthenticator(b *testing.B) *softauthn.Authenticator {
+	b.Helper()
+	a, err := softauthn.New(benchOrigin)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return a
+}
+
+// register enrols a new passkey for the user and returns its credentialId.
+func (e *benchEnv) register(b *testing.B, a *softauthn.Authenticator, objectID string) string {
+	b.Helper()
+	begin := e.call(b, "register-begin", map[string]string{"objectId": objectID, "userName": objectID + "@example.com"})
+	cred, err := a.Register(begin["options"].(string))
+	if err != nil {
+		b.Fatal(err)
+	}
+	finish := e.call(b, "register-finish", map[string]string{"objectId": objectID, "credential": cred})
+	return finish["credentialId"].(string)
+}
+
+func BenchmarkRegisterBegin(b *testing.B) {
+	e := newBenchEnv(b)
+	e.register(b, newBenchAuthenticator(b), "bench-user")
+	body := map[string]string{"objectId": "bench-user", "userName": "bench@example.com"}
+	b.ReportAllocs()
+	for b.Loop() {
+		e.call(b, "register-begin", body)
+	}
+}
+
+func BenchmarkRegisterFinish(b *testing.B) {
+	e := newBenchEnv(b)
+	a := newBenchAuthenticator(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		objectID := fmt.Sprintf("bench-user-%d", i)
+		begin := e.call(b, "register-begin", map[string]string{"objectId": objectID, "userName": "bench@example.com"})
+		cred, err := a.Register(begin["options"].(string))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		e.call(b, "register-finish", map[string]string{"objectId": objectID, "credential": cred})
+	}
+}
+
+func BenchmarkLoginBegin(b *testing.B) {
+	e := newBenchEnv(b)
+	e.register(b, newBenchAuthenticator(b), "bench-user")
+	body := map[string]string{"objectId": "bench-user"}
+	b.ReportAllocs()
+	for b.Loop() {
+		e.call(b, "login-begin", body)
+	}
+}
+
+func BenchmarkLoginFinish(b *testing.B) {
+	e := newBenchEnv(b)
+	a := newBenchAuthenticator(b)
+	e.register(b, a, "bench-user")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		begin := e.call(b, "login-begin", map[string]string{"objectId": "bench-user"})
+		cred, err := a.Login(begin["options"].(string))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		e.call(b, "login-finish", map[string]string{"objectId": "bench-user", "credential": cred})
+	}
+}
+
+func BenchmarkListDevices(b *testing.B) {
+	e := newBenchEnv(b)
+	for range 3 {
+		e.register(b, newBenchAuthenticator(b), "bench-user")
+	}
+	body := map[string]string{"objectId": "bench-user"}
+	b.ReportAllocs()
+	for b.Loop() {
+		e.call(b, "list-devices", body)
+	}
+}
+
+func BenchmarkRenameDevice(b *testing.B) {
+	e := newBenchEnv(b)
+	id := e.register(b, newBenchAuthenticator(b), "bench-user")
+	// Alternating names make every call a write.
+	bodies := []map[string]string{
+		{"objectId": "bench-user", "credentialId": id, "deviceName": "Phone"},
+		{"objectId": "bench-user", "credentialId": id, "deviceName": "Laptop"},
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		e.call(b, "rename-device", bodies[i%2])
+		i++
+	}
+}
+
+func BenchmarkDeleteDevice(b *testing.B) {
+	e := newBenchEnv(b)
+	e.register(b, newBenchAuthenticator(b), "bench-user")
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		// A copy of the registered passkey under a new id is the one
+		// deleted, so the user keeps one passkey throughout.
+		u, err := e.store.GetUser(ctx, "bench-user")
+		if err != nil {
+			b.Fatal(err)
+		}
+		c := u.Credentials[0]
+		c.WebAuthn.ID = make([]byte, 32)
+		rand.Read(c.WebAuthn.ID)
+		u.Credentials = append(u.Credentials, c)
+		if err := e.store.ReplaceUser(ctx, u); err != nil {
+			b.Fatal(err)
+		}
+		body := map[string]string{"objectId": "bench-user", "credentialId": protocol.URLEncodedBase64(c.WebAuthn.ID).String()}
+		b.StartTimer()
+		e.call(b, "delete-device", body)
+	}
+}
+
+// BenchmarkFloor parses an assertion with go-webauthn and verifies its
+// signature against the stored public key: the work no login-finish can
+// avoid, and the unit the other figures are compared with.
+func BenchmarkFloor(b *testing.B) {
+	a := newBenchAuthenticator(b)
+	created, err := a.Register(`{"publicKey":{"rp":{"id":"localhost"},"user":{"id":"YmVuY2g"},"challenge":"AAAAAAAAAAAAAAAAAAAAAA"}}`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	parsedCreation, err := protocol.ParseCredentialCreationResponseBytes([]byte(created))
+	if err != nil {
+		b.Fatal(err)
+	}
+	publicKey := parsedCreation.Response.AttestationObject.AuthData.AttData.CredentialPublicKey
+	assertion, err := a.Login(`{"publicKey":{"rpId":"localhost","challenge":"AQEBAQEBAQEBAQEBAQEBAQ"}}`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := []byte(assertion)
+	b.ReportAllocs()
+	for b.Loop() {
+		parsed, err := protocol.ParseCredentialRequestResponseBytes(body)
+		if err != nil {
+			b.Fatal(err)
+		}
+		key, err := webauthncose.ParsePublicKey(publicKey)
+		if err != nil {
+			b.Fatal(err)
+		}
+		clientHash := sha256.Sum256(parsed.Raw.AssertionResponse.ClientDataJSON)
+		signed := append(append([]byte(nil), parsed.Raw.AssertionResponse.AuthenticatorData...), clientHash[:]...)
+		ok, err := webauthncose.VerifySignature(key, signed, parsed.Response.Signature)
+		if err != nil || !ok {
+			b.Fatalf("signature: %v, %v", ok, err)
+		}
+	}
+}
