@@ -10,6 +10,7 @@ import (
 
 	"github.com/passkeys-b2c/passkeys/internal/testenv"
 	"github.com/passkeys-b2c/passkeys/policies"
+	"github.com/passkeys-b2c/passkeys/policies/pages"
 )
 
 const schemaRel = "b2c/TrustFrameworkPolicy_0.3.0.0.xmllint.xsd"
@@ -193,3 +194,52 @@ func TestPolicyReferences(t *testing.T) {
 	}
 }
 
+
+// TestPagesContract checks what the page scripts need from B2C: script
+// execution in every relying party, selfasserted page contract DataUris,
+// and LoadUris of templates the handler really serves.
+func TestPagesContract(t *testing.T) {
+	env := &settings(t).Environments[0]
+	rendered, err := policies.RenderAll(policies.Files, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, _ := env.Value("PasskeyPagesBaseUrl")
+	for _, name := range policies.Order {
+		root := parseXML(t, name, rendered[name])
+		if rp := root.child("RelyingParty"); rp != nil {
+			se := rp.all("ScriptExecution")
+			if len(se) != 1 || se[0].text() != "Allow" {
+				t.Errorf("%s: RelyingParty has no <ScriptExecution>Allow</ScriptExecution>", name)
+			}
+		}
+		for _, cd := range root.all("ContentDefinition") {
+			id := cd.Attrs["Id"]
+			if !strings.HasPrefix(id, "api.passkey.") {
+				continue
+			}
+			if d := cd.child("DataUri"); d == nil || !strings.HasPrefix(d.text(), "urn:com:microsoft:aad:b2c:elements:contract:selfasserted:") {
+				t.Errorf("%s: %s has no selfasserted page contract DataUri", name, id)
+			}
+			load := cd.child("LoadUri").text()
+			file, ok := strings.CutPrefix(load, base+"/")
+			if !ok {
+				t.Errorf("%s: %s LoadUri %s is not under %s", name, id, load, base)
+				continue
+			}
+			page, err := fs.ReadFile(pages.Files, file)
+			if err != nil {
+				t.Errorf("%s: %s loads %s, which the handler does not serve: %v", name, id, file, err)
+				continue
+			}
+			for _, want := range []string{`<div id="api">`, `src="passkey.js" defer`, `src="passkey-b2c.js" defer`} {
+				if !strings.Contains(string(page), want) {
+					t.Errorf("%s lacks %s", file, want)
+				}
+			}
+			if strings.Contains(strings.ToLower(string(page)), "jquery") {
+				t.Errorf("%s loads jQuery of its own", file)
+			}
+		}
+	}
+}

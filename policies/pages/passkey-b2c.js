@@ -1,0 +1,405 @@
+/*
+ * passkey-b2c.js: the B2C side of the passkey page templates
+ * (passkey-register.html, passkey-signin.html, passkey-manage.html).
+ *
+ * B2C renders the technical profile's claims as inputs inside <div id="api">
+ * and submits them with #continue. This script hides the claim inputs that
+ * carry JSON, reads the options claim (#passkeyOptions), runs the ceremony
+ * with window.Passkeys (passkey.js, the one ceremony script), writes the
+ * credential claim (#passkeyCredential) and clicks #continue. When WebAuthn
+ * is missing, the user cancels or the authenticator refuses, it says so in
+ * the user's language and offers to try again or to go back.
+ */
+(function (global) {
+  'use strict';
+
+  var texts = {
+    en: {
+      registerTitle: 'Sign in faster with a passkey',
+      registerIntro: 'A passkey lets you sign in with your fingerprint, face or screen lock instead of a password.',
+      create: 'Create a passkey',
+      skip: 'Not now',
+      signinTitle: 'Sign in with a passkey',
+      signinIntro: 'Pick your passkey in the suggestions of the email field, use the button, or enter your email address and continue.',
+      signinNamedIntro: 'Use the passkey of your account.',
+      usernameless: 'Sign in with a passkey',
+      named: 'Use my passkey',
+      manageTitle: 'Your passkeys',
+      none: 'You have no passkeys yet.',
+      add: 'Add a passkey',
+      rename: 'Rename',
+      save: 'Save',
+      remove: 'Remove',
+      confirmRemove: 'Remove the passkey "{0}"? You can no longer sign in with it.',
+      done: 'Done',
+      name: 'Name',
+      authenticator: 'Authenticator',
+      created: 'Created',
+      lastUsed: 'Last used',
+      synced: 'Synced',
+      yes: 'yes',
+      no: 'no'
+    },
+    de: {
+      registerTitle: 'Schneller anmelden mit einem Passkey',
+      registerIntro: 'Mit einem Passkey melden Sie sich per Fingerabdruck, Gesicht oder Bildschirmsperre an statt mit einem Passwort.',
+      create: 'Passkey erstellen',
+      skip: 'Jetzt nicht',
+      signinTitle: 'Mit einem Passkey anmelden',
+      signinIntro: 'Wählen Sie Ihren Passkey in den Vorschlägen des E-Mail-Felds, nutzen Sie die Schaltfläche oder geben Sie Ihre E-Mail-Adresse ein und fahren Sie fort.',
+      signinNamedIntro: 'Verwenden Sie den Passkey Ihres Kontos.',
+      usernameless: 'Mit einem Passkey anmelden',
+      named: 'Meinen Passkey verwenden',
+      manageTitle: 'Ihre Passkeys',
+      none: 'Sie haben noch keine Passkeys.',
+      add: 'Passkey hinzufügen',
+      rename: 'Umbenennen',
+      save: 'Speichern',
+      remove: 'Entfernen',
+      confirmRemove: 'Den Passkey „{0}“ entfernen? Sie können sich damit nicht mehr anmelden.',
+      done: 'Fertig',
+      name: 'Name',
+      authenticator: 'Authenticator',
+      created: 'Erstellt',
+      lastUsed: 'Zuletzt verwendet',
+      synced: 'Synchronisiert',
+      yes: 'ja',
+      no: 'nein'
+    },
+    fr: {
+      registerTitle: 'Connectez-vous plus vite avec une clé d\'accès',
+      registerIntro: 'Une clé d\'accès vous permet de vous connecter avec votre empreinte, votre visage ou le verrouillage de l\'écran au lieu d\'un mot de passe.',
+      create: 'Créer une clé d\'accès',
+      skip: 'Pas maintenant',
+      signinTitle: 'Se connecter avec une clé d\'accès',
+      signinIntro: 'Choisissez votre clé d\'accès dans les suggestions du champ e-mail, utilisez le bouton ou saisissez votre adresse e-mail et continuez.',
+      signinNamedIntro: 'Utilisez la clé d\'accès de votre compte.',
+      usernameless: 'Se connecter avec une clé d\'accès',
+      named: 'Utiliser ma clé d\'accès',
+      manageTitle: 'Vos clés d\'accès',
+      none: 'Vous n\'avez pas encore de clé d\'accès.',
+      add: 'Ajouter une clé d\'accès',
+      rename: 'Renommer',
+      save: 'Enregistrer',
+      remove: 'Supprimer',
+      confirmRemove: 'Supprimer la clé d\'accès « {0} » ? Vous ne pourrez plus vous connecter avec elle.',
+      done: 'Terminé',
+      name: 'Nom',
+      authenticator: 'Authentificateur',
+      created: 'Créée',
+      lastUsed: 'Dernière utilisation',
+      synced: 'Synchronisée',
+      yes: 'oui',
+      no: 'non'
+    },
+    it: {
+      registerTitle: 'Accedi più velocemente con una passkey',
+      registerIntro: 'Una passkey ti permette di accedere con impronta, volto o blocco schermo invece che con una password.',
+      create: 'Crea una passkey',
+      skip: 'Non ora',
+      signinTitle: 'Accedi con una passkey',
+      signinIntro: 'Scegli la tua passkey tra i suggerimenti del campo e-mail, usa il pulsante oppure inserisci il tuo indirizzo e-mail e continua.',
+      signinNamedIntro: 'Usa la passkey del tuo account.',
+      usernameless: 'Accedi con una passkey',
+      named: 'Usa la mia passkey',
+      manageTitle: 'Le tue passkey',
+      none: 'Non hai ancora passkey.',
+      add: 'Aggiungi una passkey',
+      rename: 'Rinomina',
+      save: 'Salva',
+      remove: 'Rimuovi',
+      confirmRemove: 'Rimuovere la passkey «{0}»? Non potrai più accedere con essa.',
+      done: 'Fatto',
+      name: 'Nome',
+      authenticator: 'Autenticatore',
+      created: 'Creata',
+      lastUsed: 'Ultimo uso',
+      synced: 'Sincronizzata',
+      yes: 'sì',
+      no: 'no'
+    }
+  };
+
+  var P = global.Passkeys;
+  var hidden = ['passkeyOptions', 'passkeyCredential', 'passkeyAction', 'passkeyCredentialId',
+    'passkeyDeviceName', 'passkeyDevices', 'passkeyLocale'];
+
+  function $(id) { return document.getElementById(id); }
+
+  function locale() {
+    var el = $('passkeyLocale');
+    return (el && el.value) || document.documentElement.lang || '';
+  }
+
+  function t(key) { return texts[P.language(locale())][key]; }
+
+  function el(tag, attrs, text) {
+    var e = document.createElement(tag);
+    for (var k in attrs || {}) e.setAttribute(k, attrs[k]);
+    if (text != null) e.textContent = text;
+    return e;
+  }
+
+  function button(id, label, onClick, primary) {
+    var b = el('button', { id: id, type: 'button', 'class': primary ? 'passkey-primary' : 'passkey-secondary' }, label);
+    b.addEventListener('click', onClick);
+    return b;
+  }
+
+  // setClaim writes a claim input the way typing would, so B2C's own
+  // script sees the value.
+  function setClaim(id, value) {
+    var input = $(id);
+    if (!input) return;
+    input.value = value;
+    input.dispatchEvent(new Event('input', { bubbles: true }));
+    input.dispatchEvent(new Event('change', { bubbles: true }));
+  }
+
+  function submit() { $('continue').click(); }
+
+  // hideClaim hides a claim's row (B2C wraps each claim in an li).
+  function hideClaim(id) {
+    var input = $(id);
+    if (!input) return;
+    var row = input.closest('li') || input.parentNode;
+    row.style.display = 'none';
+    row.setAttribute('aria-hidden', 'true');
+  }
+
+  var ui, status, actions;
+
+  function say(text, isError) {
+    status.textContent = text || '';
+    status.className = isError ? 'passkey-status passkey-error' : 'passkey-status';
+  }
+
+  function setActions(list) {
+    actions.textContent = '';
+    list.forEach(function (b) { actions.appendChild(b); });
+  }
+
+  // goBack leaves the page the B2C way: its cancel button returns to the
+  // application; without one, the browser's history.
+  function goBack() {
+    var cancel = $('cancel');
+    if (cancel) cancel.click(); else global.history.back();
+  }
+
+  // fail shows why a ceremony did not complete and what the user can do.
+  function fail(err, retry, other) {
+    var kind = (err && err.kind) || 'failed';
+    say(P.message(kind, locale()), true);
+    var list = [];
+    if (retry && kind !== 'unsupported') list.push(button('passkey-retry', P.message('retry', locale()), retry, true));
+    list.push(other || button('passkey-back', P.message('back', locale()), goBack));
+    setActions(list);
+  }
+
+  function header(title, intro) {
+    ui.insertBefore(el('p', { 'class': 'passkey-intro' }, intro), ui.firstChild);
+    ui.insertBefore(el('h2', { 'class': 'passkey-title' }, title), ui.firstChild);
+  }
+
+  // --- passkey-register.html: offer (no options yet) and create ---------
+
+  function registerPage() {
+    header(t('registerTitle'), t('registerIntro'));
+    var skip = button('passkey-skip', t('skip'), function () {
+      if ($('passkeyAction')) setClaim('passkeyAction', 'skip');
+      setClaim('passkeyCredential', '');
+      submit();
+    });
+    if (!$('passkeyOptions')) {
+      // Offer: the policy asks the service for options when the action is add.
+      if (!P.supported()) return fail(new P.PasskeyError('unsupported'), null, skip);
+      setActions([button('passkey-create', t('create'), function () {
+        setClaim('passkeyAction', 'add');
+        submit();
+      }, true), skip]);
+      return;
+    }
+    var run = function () {
+      say(P.message('working', locale()));
+      setActions([]);
+      P.register($('passkeyOptions').value).then(function (credential) {
+        setClaim('passkeyCredential', credential);
+        submit();
+      }, function (err) { fail(err, run, skip); });
+    };
+    if (!P.supported()) return fail(new P.PasskeyError('unsupported'), null, skip);
+    setActions([button('passkey-create', t('create'), run, true), skip]);
+    run();
+  }
+
+  // --- passkey-signin.html: autofill, usernameless, named -------------
+
+  function withoutMediation(optionsJSON) {
+    var o = JSON.parse(optionsJSON);
+    delete o.mediation;
+    return JSON.stringify(o);
+  }
+
+  function signinPage() {
+    var options = $('passkeyOptions').value;
+    var name = $('signInName');
+    if (!name) {
+      // The named flow's second page: the options list the user's passkeys.
+      header(t('signinTitle'), t('signinNamedIntro'));
+      var runNamed = function () {
+        say(P.message('working', locale()));
+        setActions([]);
+        P.signIn(options).then(function (credential) {
+          setClaim('passkeyCredential', credential);
+          submit();
+        }, function (err) { fail(err, runNamed); });
+      };
+      if (!P.supported()) return fail(new P.PasskeyError('unsupported'));
+      runNamed();
+      return;
+    }
+    header(t('signinTitle'), t('signinIntro'));
+    name.setAttribute('autocomplete', 'username webauthn');
+    if (!P.supported()) {
+      say(P.message('unsupported', locale()), true);
+      return;
+    }
+    var conditional = null;
+    var done = function (credential) {
+      setClaim('passkeyCredential', credential);
+      submit();
+    };
+    var startAutofill = function () {
+      P.conditionalSupported().then(function (ok) {
+        if (!ok) return;
+        conditional = new AbortController();
+        var signal = conditional.signal;
+        P.signIn(options, { signal: signal }).then(done, function (err) {
+          // Aborted by the button: not an error to show.
+          if (signal.aborted) return;
+          fail(err, startAutofill);
+        });
+      });
+    };
+    var usernameless = function () {
+      if (conditional) conditional.abort();
+      conditional = null;
+      say(P.message('working', locale()));
+      P.signIn(withoutMediation(options)).then(done, function (err) {
+        fail(err, usernameless);
+        startAutofill();
+      });
+    };
+    setActions([button('passkey-usernameless', t('usernameless'), usernameless, true)]);
+    startAutofill();
+  }
+
+  // --- passkey-manage.html: list, add, rename, remove ------------------
+
+  function when(value) {
+    if (!value) return '';
+    var d = new Date(value);
+    return isNaN(d) ? value : d.toLocaleDateString(locale() || undefined);
+  }
+
+  function managePage() {
+    header(t('manageTitle'), '');
+    var devices = [];
+    try { devices = JSON.parse($('passkeyDevices').value || '[]') || []; } catch (e) { devices = []; }
+    var list = el('div', { id: 'passkey-devices' });
+    if (!devices.length) {
+      list.appendChild(el('p', {}, t('none')));
+    } else {
+      var table = el('table', { 'class': 'passkey-table' });
+      var head = el('tr');
+      [t('name'), t('authenticator'), t('created'), t('lastUsed'), t('synced'), ''].forEach(function (h) {
+        head.appendChild(el('th', {}, h));
+      });
+      table.appendChild(head);
+      devices.forEach(function (d, i) {
+        var row = el('tr', { 'data-id': d.id });
+        row.appendChild(el('td', { 'class': 'passkey-name' }, d.name));
+        row.appendChild(el('td', {}, d.authenticator || ''));
+        row.appendChild(el('td', {}, when(d.createdAt)));
+        row.appendChild(el('td', {}, when(d.lastUsedAt)));
+        row.appendChild(el('td', {}, d.backupState ? t('yes') : t('no')));
+        var cell = el('td');
+        cell.appendChild(button('passkey-rename-' + i, t('rename'), function () { renameRow(row, d); }));
+        cell.appendChild(button('passkey-remove-' + i, t('remove'), function () {
+          if (!global.confirm(t('confirmRemove').replace('{0}', d.name))) return;
+          setClaim('passkeyAction', 'delete');
+          setClaim('passkeyCredentialId', d.id);
+          submit();
+        }));
+        row.appendChild(cell);
+        table.appendChild(row);
+      });
+      list.appendChild(table);
+    }
+    ui.insertBefore(list, status);
+    var add = button('passkey-add', t('add'), function () {
+      setClaim('passkeyAction', 'add');
+      submit();
+    }, true);
+    if (!P.supported()) add.disabled = true;
+    setActions([add, button('passkey-done', t('done'), function () {
+      setClaim('passkeyAction', 'done');
+      submit();
+    })]);
+  }
+
+  function renameRow(row, d) {
+    var cell = row.querySelector('.passkey-name');
+    if (cell.querySelector('input')) return;
+    var input = el('input', { type: 'text', maxlength: '64', 'class': 'passkey-rename-input', 'aria-label': t('name') });
+    input.value = d.name;
+    cell.textContent = '';
+    cell.appendChild(input);
+    cell.appendChild(button('passkey-save', t('save'), function () {
+      var name = input.value.trim();
+      if (!name) return input.focus();
+      setClaim('passkeyAction', 'rename');
+      setClaim('passkeyCredentialId', d.id);
+      setClaim('passkeyDeviceName', name);
+      submit();
+    }, true));
+    input.focus();
+  }
+
+  // --- start once B2C has rendered the claims into #api ----------------
+
+  function ready() {
+    return $('continue') && $('passkeyLocale');
+  }
+
+  function start() {
+    ui = $('passkey-ui');
+    status = el('p', { id: 'passkey-status', 'class': 'passkey-status', role: 'alert', 'aria-live': 'polite' });
+    actions = el('div', { id: 'passkey-actions', 'class': 'passkey-actions' });
+    ui.appendChild(status);
+    ui.appendChild(actions);
+    hidden.forEach(hideClaim);
+    var page = ui.getAttribute('data-page');
+    if (page !== 'signin') $('continue').style.display = 'none';
+    try {
+      if (page === 'register') registerPage();
+      else if (page === 'signin') signinPage();
+      else if (page === 'manage') managePage();
+    } catch (e) {
+      fail(e && e.kind ? e : new P.PasskeyError('failed', e));
+    }
+  }
+
+  function whenReady() {
+    if (ready()) return start();
+    var observer = new MutationObserver(function () {
+      if (!ready()) return;
+      observer.disconnect();
+      start();
+    });
+    observer.observe(document.documentElement, { childList: true, subtree: true });
+  }
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', whenReady);
+  else whenReady();
+})(window);
