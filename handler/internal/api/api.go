@@ -118,6 +118,9 @@ func (s *Server) function(name string, fn functionFunc) http.Handler {
 			slog.Int("status", status),
 			slog.Float64("durationMs", float64(time.Since(start).Microseconds())/1000),
 		}
+		if cid := correlationID(r, req); cid != "" {
+			attrs = append(attrs, slog.String("correlationId", cid))
+		}
 		if code != "" {
 			attrs = append(attrs, slog.String("code", string(code)), slog.String("error", err.Error()))
 		}

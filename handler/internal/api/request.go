@@ -24,6 +24,8 @@ type request struct {
 	Mediation    string `json:"mediation"`
 	CredentialID string `json:"credentialId"`
 	Locale       string `json:"locale"`
+	// CorrelationID is B2C's {Context:CorrelationId}; it is only logged.
+	CorrelationID string `json:"correlationId"`
 
 	lang language.Tag
 }
