@@ -2,6 +2,7 @@ package hostcontract
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -325,6 +326,41 @@ func TestHandlerProcess(t *testing.T) {
 				t.Run(name+"/"+b.name, func(t *testing.T) {
 					r := a.call(t, http.MethodPost, "/api/"+name, []byte(b.body))
 					checkError(t, a, r, name, http.StatusBadRequest, passkey.CodeInvalidRequest)
+				})
+			}
+		}
+	})
+
+	t.Run("malformed credentials are refused, never a 500", func(t *testing.T) {
+		b64 := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+		clientData := func(typ, challenge string) string {
+			return b64(`{"type":"` + typ + `","challenge":"` + challenge + `","origin":"` + a.url + `"}`)
+		}
+		authData := b64(strings.Repeat("\x00", 32) + "\x05\x00\x00\x00\x01")
+		credentials := []struct{ name, credential string }{
+			{"not JSON", `credential`},
+			{"null", `null`},
+			{"empty object", `{}`},
+			{"an array", `[]`},
+			{"no response", `{"id":"AAAA","rawId":"AAAA","type":"public-key"}`},
+			{"wrong type", `{"id":"AAAA","rawId":"AAAA","type":"password","response":{}}`},
+			{"id not base64url", `{"id":"*","rawId":"*","type":"public-key","response":{"clientDataJSON":"` + clientData("webauthn.get", "AAAA") + `"}}`},
+			{"clientDataJSON not JSON", `{"id":"AAAA","rawId":"AAAA","type":"public-key","response":{"clientDataJSON":"` + b64("{") + `","authenticatorData":"` + authData + `","signature":"AAAA","attestationObject":"AAAA"}}`},
+			{"short authenticatorData", `{"id":"AAAA","rawId":"AAAA","type":"public-key","response":{"clientDataJSON":"` + clientData("webauthn.get", "AAAA") + `","authenticatorData":"AAAA","signature":"AAAA"}}`},
+			{"attestationObject not CBOR", `{"id":"AAAA","rawId":"AAAA","type":"public-key","response":{"clientDataJSON":"` + clientData("webauthn.create", "AAAA") + `","attestationObject":"` + b64("not cbor") + `"}}`},
+			{"unknown challenge", `{"id":"AAAA","rawId":"AAAA","type":"public-key","response":{"clientDataJSON":"` + clientData("webauthn.get", b64("no such challenge")) + `","authenticatorData":"` + authData + `","signature":"AAAA","userHandle":"` + b64(uuid.NewString()) + `"}}`},
+			{"field types", `{"id":1,"rawId":[],"type":{},"response":"x"}`},
+		}
+		refused := []passkey.Code{passkey.CodeCredentialRejected, passkey.CodeChallengeExpired, passkey.CodeInvalidRequest}
+		for _, function := range []string{"register-finish", "login-finish"} {
+			for _, c := range credentials {
+				t.Run(function+"/"+c.name, func(t *testing.T) {
+					r := a.post(t, function, map[string]any{"objectId": uuid.NewString(), "credential": c.credential})
+					code := passkey.Code(fmt.Sprint(r.body["code"]))
+					if r.status >= 500 || !slices.Contains(refused, code) {
+						t.Fatalf("%d %s, want 400 or 409 refusing the credential", r.status, r.raw)
+					}
+					checkError(t, a, r, function, api.Status(code), code)
 				})
 			}
 		}
