@@ -1,0 +1,99 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/passkeys-b2c/passkeys/internal/browsertest"
+)
+
+// chromiumAAGUID is the AAGUID Chromium's virtual CTAP2 authenticator puts
+// in its attested credential data.
+const chromiumAAGUID = "01020304-0506-0708-0102-030405060708"
+
+func TestRegistration(t *testing.T) {
+	h := startHandler(t)
+	d := openDemo(t, h)
+	auth := d.authenticator(browsertest.Platform())
+	objectID := d.value("objectId")
+
+	o := d.register()
+	res := result(t, o)
+	if res["deviceCount"] != float64(1) || res["credentialId"] == "" {
+		t.Fatalf("register-finish answered %v, want deviceCount 1 and a credentialId", res)
+	}
+	if !strings.HasPrefix(o.Text, `Registered "Chromium virtual authenticator (`) {
+		t.Errorf("#status is %q, want the default name of the virtual authenticator", o.Text)
+	}
+	creds := auth.Credentials(t)
+	if len(creds) != 1 || encodeID(creds[0].CredentialID) != res["credentialId"] {
+		t.Fatalf("the authenticator holds %d credentials, want the one registered (%v)", len(creds), res["credentialId"])
+	}
+	if !creds[0].IsResidentCredential || string(creds[0].UserHandle) != objectID {
+		t.Errorf("credential: resident %v, user handle %q; want a discoverable credential for %q",
+			creds[0].IsResidentCredential, creds[0].UserHandle, objectID)
+	}
+	rows, count := d.devices()
+	if count != "1" || len(rows) != 1 || rows[0].ID != res["credentialId"] {
+		t.Fatalf("#devices shows %v (data-count %q), want the new passkey", rows, count)
+	}
+	if got := rows[0].Cells[1]; got != "Chromium virtual authenticator" {
+		t.Errorf("authenticator column is %q, want the name of AAGUID %s", got, chromiumAAGUID)
+	}
+
+	// The list response names the AAGUID the authenticator reported.
+	list := result(t, d.mustOK("#listDevices", "list"))
+	devices := decodeDevices(t, list)
+	if len(devices) != 1 || devices[0].AAGUID != chromiumAAGUID || devices[0].AttestationFormat != "packed" {
+		t.Errorf("list-devices gives %+v, want one packed credential with AAGUID %s", devices, chromiumAAGUID)
+	}
+	if tr := devices[0].Transports; len(tr) != 1 || tr[0] != "internal" {
+		t.Errorf("transports %v, want [internal]", tr)
+	}
+}
+
+func TestSignIn(t *testing.T) {
+	h := startHandler(t)
+	d := openDemo(t, h)
+	auth := d.authenticator(browsertest.Platform())
+	objectID := d.value("objectId")
+	credentialID := result(t, d.register())["credentialId"].(string)
+
+	var last uint32
+	for i, tc := range []struct {
+		name   string
+		signIn func(*demo) outcome
+		named  bool
+	}{
+		{name: "named", signIn: (*demo).signInNamed, named: true},
+		{name: "usernameless", signIn: (*demo).signInUsernameless},
+		{name: "named again", signIn: (*demo).signInNamed, named: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := d.in(t)
+			if !tc.named {
+				// A usernameless sign-in must find the user from the passkey.
+				d.set("objectId", "")
+			}
+			res := result(t, tc.signIn(d))
+			if res["objectId"] != objectID || res["credentialId"] != credentialID || res["userVerified"] != true {
+				t.Fatalf("login-finish answered %v, want objectId %s, credential %s, user verified", res, objectID, credentialID)
+			}
+			if got := d.value("objectId"); got != objectID {
+				t.Errorf("the page shows objectId %q after sign-in, want %q", got, objectID)
+			}
+			begin := d.lastCall("login-begin")
+			if strings.Contains(begin.Request, "objectId") != tc.named {
+				t.Errorf("login-begin request %s: objectId sent %v, want %v", begin.Request, !tc.named, tc.named)
+			}
+			counter := assertionCounter(t, d.lastCall("login-finish"))
+			if held := authenticatorCounter(t, auth, credentialID); counter != held {
+				t.Errorf("the assertion carries sign counter %d, the authenticator holds %d", counter, held)
+			}
+			if counter <= last {
+				t.Errorf("sign counter %d did not increase (sign-in %d, previous %d)", counter, i, last)
+			}
+			last = counter
+		})
+	}
+}
