@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -33,5 +34,8 @@ func openStore(cfg *config.Config, logger *slog.Logger) (passkey.Store, string, 
 		return s, "cosmos", nil
 	}
 	s, err := embedded.Open(cfg.DataDir, time.Minute)
-	return s, "embedded", err
+	if err != nil {
+		return nil, "", fmt.Errorf("PASSKEY_DATA_DIR: %w", err)
+	}
+	return s, "embedded", nil
 }
