@@ -584,6 +584,7 @@ func TestRefusesBadConfiguration(t *testing.T) {
 		{"short key", []string{"PASSKEY_API_KEYS=" + keyOne[:15]}, "PASSKEY_API_KEYS"},
 		{"session ttl", []string{"PASSKEY_SESSION_TTL=forever"}, "PASSKEY_SESSION_TTL"},
 		{"origin off the RP ID", []string{"PASSKEY_RP_ORIGINS=https://evil.example"}, "PASSKEY_RP_ORIGINS"},
+		{"data dir unusable", []string{"PASSKEY_DATA_DIR=/dev/null/data"}, "PASSKEY_DATA_DIR"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
