@@ -1,0 +1,739 @@
+package policies_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/passkeys-b2c/passkeys/internal/softauthn"
+	"github.com/passkeys-b2c/passkeys/internal/testenv"
+)
+
+// The contract test reads the policies the way B2C does and plays each
+// journey against the real handler: every RESTful technical profile sends
+// exactly its InputClaims (PartnerClaimType names, default values, claim
+// resolvers) and maps exactly its OutputClaims; self-asserted pages take
+// the claims the page script would write; preconditions decide which steps
+// and validation profiles run. The directory (AAD technical profiles) and
+// local-account sign-in are simulated; the passkey ceremonies are real,
+// made by the software authenticator.
+
+const testLocale = "de-CH" // what {Culture:RFC5646} resolves to in this test
+
+// model is the merged policy chain.
+type model struct {
+	apiBase     string
+	tps         map[string][]*node // technical profile id -> its definitions in chain order
+	claimTypes  map[string]*node
+	journeys    map[string]*node
+	displayOnly map[string]bool
+}
+
+func loadModel(t *testing.T) *model {
+	t.Helper()
+	c := renderChains(t)[0]
+	base, _ := c.env.Value("PasskeyApiBaseUrl")
+	m := &model{apiBase: base, tps: map[string][]*node{}, claimTypes: map[string]*node{}, journeys: map[string]*node{}}
+	for _, name := range c.names {
+		root := parseXML(t, name, c.files[name])
+		root.walk(nil, func(n, parent *node) {
+			switch {
+			case n.Name == "TechnicalProfile" && parent != nil && parent.Name == "TechnicalProfiles":
+				m.tps[n.Attrs["Id"]] = append(m.tps[n.Attrs["Id"]], n)
+			case n.Name == "ClaimType":
+				m.claimTypes[n.Attrs["Id"]] = n
+			case n.Name == "UserJourney":
+				m.journeys[n.Attrs["Id"]] = n
+			}
+		})
+	}
+	return m
+}
+
+// parts returns the definitions of a technical profile, those of the
+// profiles it includes first.
+func (m *model) parts(id string) []*node {
+	var out []*node
+	for _, d := range m.tps[id] {
+		if inc := d.child("IncludeTechnicalProfile"); inc != nil {
+			out = append(out, m.parts(inc.Attrs["ReferenceId"])...)
+		}
+	}
+	return append(out, m.tps[id]...)
+}
+
+func (m *model) handler(id string) string {
+	h := ""
+	for _, d := range m.parts(id) {
+		if p := d.child("Protocol"); p != nil {
+			h = p.Attrs["Name"] + " " + p.Attrs["Handler"]
+		}
+	}
+	return h
+}
+
+func (m *model) meta(id string) map[string]string {
+	out := map[string]string{}
+	for _, d := range m.parts(id) {
+		for k, v := range d.metadata() {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// claims returns the InputClaims, DisplayClaims or OutputClaims of a
+// profile, included ones first.
+func (m *model) claims(id, section string) []*node {
+	var out []*node
+	for _, d := range m.parts(id) {
+		if s := d.child(section); s != nil {
+			out = append(out, s.Children...)
+		}
+	}
+	return out
+}
+
+func (m *model) validations(id string) []*node {
+	var out []*node
+	for _, d := range m.parts(id) {
+		if s := d.child("ValidationTechnicalProfiles"); s != nil {
+			out = append(out, s.Children...)
+		}
+	}
+	return out
+}
+
+func partner(c *node) string {
+	if p := c.Attrs["PartnerClaimType"]; p != "" {
+		return p
+	}
+	return c.Attrs["ClaimTypeReferenceId"]
+}
+
+// restProfiles maps each RESTful technical profile to its function.
+func (m *model) restProfiles(t *testing.T) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for id := range m.tps {
+		if !strings.Contains(m.handler(id), "RestfulProvider") {
+			continue
+		}
+		url := m.meta(id)["ServiceUrl"]
+		if url == "" {
+			continue // a profile only included by others (REST-Passkey-Common)
+		}
+		fn, ok := strings.CutPrefix(url, m.apiBase+"/")
+		if !ok {
+			t.Errorf("%s: ServiceUrl %s is not under %s", id, url, m.apiBase)
+			continue
+		}
+		out[id] = fn
+	}
+	return out
+}
+
+// apiContract is the function table of API.md: request and response claim
+// names per function.
+type apiContract map[string]struct{ request, response []string }
+
+var (
+	apiRow     = regexp.MustCompile("^\\| `([a-z-]+)` \\| (.*) \\| (.*) \\|$")
+	parens     = regexp.MustCompile(`\([^)]*\)`)
+	withPrefix = regexp.MustCompile("with `[^`]+`:")
+	ticked     = regexp.MustCompile("`([A-Za-z]+)`")
+)
+
+func readAPIContract(t *testing.T) apiContract {
+	t.Helper()
+	path := filepath.Join(testenv.SharedDir(), "API.md")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		testenv.Missing(t, "API.md not found in %s (set PASSKEY_SHARED_DIR)", path)
+	}
+	names := func(cell string) []string {
+		cell = withPrefix.ReplaceAllString(parens.ReplaceAllString(cell, ""), "")
+		var out []string
+		for _, m := range ticked.FindAllStringSubmatch(cell, -1) {
+			out = append(out, m[1])
+		}
+		return out
+	}
+	out := apiContract{}
+	for _, line := range strings.Split(string(data), "\n") {
+		if m := apiRow.FindStringSubmatch(strings.TrimSpace(line)); m != nil {
+			out[m[1]] = struct{ request, response []string }{names(m[2]), names(m[3])}
+		}
+	}
+	if len(out) < 7 {
+		t.Fatalf("API.md: found %d functions in the table", len(out))
+	}
+	return out
+}
+
+// postFunctions lists the functions/ folders of POST functions.
+func postFunctions(t *testing.T) []string {
+	t.Helper()
+	matches, _ := filepath.Glob(filepath.Join(testenv.RepoRoot(), "functions", "*", "function.json"))
+	var out []string
+	for _, p := range matches {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(data), `"post"`) {
+			out = append(out, filepath.Base(filepath.Dir(p)))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestRestProfilesMatchTheAPI is the static half: every profile calls a
+// function of API.md, sends only request claims it reads and maps only
+// response claims it returns, and every function has a profile.
+func TestRestProfilesMatchTheAPI(t *testing.T) {
+	m := loadModel(t)
+	api := readAPIContract(t)
+	profiles := m.restProfiles(t)
+	covered := map[string]bool{}
+	for id, fn := range profiles {
+		covered[fn] = true
+		spec, ok := api[fn]
+		if !ok {
+			t.Errorf("%s calls %s, which API.md does not define", id, fn)
+			continue
+		}
+		for _, c := range m.claims(id, "InputClaims") {
+			if !slices.Contains(spec.request, partner(c)) {
+				t.Errorf("%s sends %q to %s; the API reads %q", id, partner(c), fn, spec.request)
+			}
+		}
+		for _, c := range m.claims(id, "OutputClaims") {
+			if !slices.Contains(spec.response, partner(c)) {
+				t.Errorf("%s reads %q from %s; the API returns %q", id, partner(c), fn, spec.response)
+			}
+		}
+		md := m.meta(id)
+		if md["AuthenticationType"] != "ApiKeyHeader" || md["SendClaimsIn"] != "Body" || md["IncludeClaimResolvingInClaimsHandling"] != "true" {
+			t.Errorf("%s: metadata %v, want ApiKeyHeader, Body and claim resolving", id, md)
+		}
+		var keys []string
+		for _, d := range m.parts(id) {
+			for _, k := range d.all("Key") {
+				keys = append(keys, k.Attrs["Id"])
+			}
+		}
+		if !slices.Equal(keys, []string{"x-functions-key"}) {
+			t.Errorf("%s: keys %q, want exactly x-functions-key", id, keys)
+		}
+		locale := false
+		for _, c := range m.claims(id, "InputClaims") {
+			locale = locale || (partner(c) == "locale" && c.Attrs["DefaultValue"] == "{Culture:RFC5646}")
+		}
+		if !locale {
+			t.Errorf("%s does not send locale from {Culture:RFC5646}", id)
+		}
+	}
+	for _, fn := range postFunctions(t) {
+		if !covered[fn] {
+			t.Errorf("function %s has no RESTful technical profile", fn)
+		}
+	}
+	if len(profiles) < len(postFunctions(t)) {
+		t.Errorf("%d profiles for %d functions", len(profiles), len(postFunctions(t)))
+	}
+	t.Logf("%d RESTful technical profiles cover %d functions", len(profiles), len(covered))
+}
+
+// --- the journey player -------------------------------------------------
+
+type user struct {
+	objectID, email, displayName, givenName, surname string
+}
+
+// page is what the browser does on a self-asserted page: it returns the
+// display claims the page script writes.
+type page func(t *testing.T, tp string, bag map[string]any) map[string]string
+
+type player struct {
+	t        *testing.T
+	m        *model
+	h        *testenv.Handler
+	key      string
+	users    []user
+	calls    map[string]int // profile id -> successful calls
+	profiles map[string]string
+}
+
+// restError is a 409 the profile returned: B2C shows userMessage on the
+// page when the profile is a validation technical profile.
+type restError struct {
+	status      int
+	code        string
+	userMessage string
+}
+
+func (e *restError) Error() string { return fmt.Sprintf("%d %s: %s", e.status, e.code, e.userMessage) }
+
+func (p *player) resolve(v string) string {
+	switch v {
+	case "{Culture:RFC5646}":
+		return testLocale
+	case "{OIDC:LoginHint}":
+		return ""
+	}
+	return v
+}
+
+// input builds what a profile sends: its InputClaims under their partner
+// names, default values where B2C uses them, absent claims left out.
+func (p *player) input(tp string, bag map[string]any) (map[string]any, error) {
+	body := map[string]any{}
+	for _, c := range p.m.claims(tp, "InputClaims") {
+		id := c.Attrs["ClaimTypeReferenceId"]
+		v, ok := bag[id]
+		if def := c.Attrs["DefaultValue"]; def != "" && (!ok || c.Attrs["AlwaysUseDefaultValue"] == "true") {
+			v, ok = p.resolve(def), true
+		}
+		if !ok || v == "" {
+			if c.Attrs["Required"] == "true" {
+				return nil, fmt.Errorf("%s: required claim %s is missing", tp, id)
+			}
+			continue
+		}
+		body[partner(c)] = v
+	}
+	return body, nil
+}
+
+func (p *player) rest(tp string, bag map[string]any) error {
+	t := p.t
+	t.Helper()
+	fn := p.profiles[tp]
+	body, err := p.input(tp, bag)
+	if err != nil {
+		return err
+	}
+	data, _ := json.Marshal(body)
+	req, _ := http.NewRequest(http.MethodPost, p.h.URL+"/api/"+fn, bytes.NewReader(data))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("x-functions-key", p.key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var out map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("%s (%s): response is not a JSON object: %s", tp, fn, raw)
+	}
+	for k, v := range out {
+		if v == nil {
+			t.Errorf("%s (%s): %s is null; B2C rejects null claims", tp, fn, k)
+		}
+	}
+	if resp.StatusCode != http.StatusOK {
+		if resp.StatusCode != http.StatusConflict {
+			t.Fatalf("%s (%s) sent %s and got %d: %s", tp, fn, data, resp.StatusCode, raw)
+		}
+		msg, _ := out["userMessage"].(string)
+		code, _ := out["code"].(string)
+		return &restError{resp.StatusCode, code, msg}
+	}
+	p.calls[tp]++
+	for _, c := range p.m.claims(tp, "OutputClaims") {
+		id, name := c.Attrs["ClaimTypeReferenceId"], partner(c)
+		v, ok := out[name]
+		if !ok {
+			t.Errorf("%s maps %q from %s, which the response %s lacks", tp, name, fn, raw)
+			continue
+		}
+		p.checkType(tp, id, v)
+		bag[id] = v
+	}
+	return nil
+}
+
+// checkType: the JSON value fits the claim's DataType.
+func (p *player) checkType(tp, claim string, v any) {
+	dt := ""
+	if ct := p.m.claimTypes[claim]; ct != nil && ct.child("DataType") != nil {
+		dt = ct.child("DataType").text()
+	}
+	ok := false
+	switch dt {
+	case "string":
+		_, ok = v.(string)
+	case "int", "long":
+		f, isNum := v.(float64)
+		ok = isNum && f == float64(int64(f))
+	case "boolean":
+		_, ok = v.(bool)
+	case "stringCollection":
+		list, isList := v.([]any)
+		ok = isList
+		for _, e := range list {
+			_, isStr := e.(string)
+			ok = ok && isStr
+		}
+	}
+	if !ok {
+		p.t.Errorf("%s: claim %s (%s) got %T %v", tp, claim, dt, v, v)
+	}
+}
+
+// directory plays the AAD technical profiles on the simulated users.
+func (p *player) directory(tp string, bag map[string]any) error {
+	in, err := p.input(tp, bag)
+	if err != nil {
+		return err
+	}
+	var found *user
+	for i, u := range p.users {
+		if in["objectId"] == u.objectID || in["signInNames.emailAddress"] == u.email {
+			found = &p.users[i]
+		}
+	}
+	if found == nil {
+		return &restError{status: 400, code: "UserMessageIfClaimsPrincipalDoesNotExist"}
+	}
+	values := map[string]any{"objectId": found.objectID, "signInNames.emailAddress": found.email,
+		"displayName": found.displayName, "givenName": found.givenName, "surname": found.surname}
+	for _, c := range p.m.claims(tp, "OutputClaims") {
+		if v, ok := values[c.Attrs["ClaimTypeReferenceId"]]; ok {
+			bag[c.Attrs["ClaimTypeReferenceId"]] = v
+		}
+	}
+	return nil
+}
+
+func preconditionsSkip(pre *node, bag map[string]any) bool {
+	if pre == nil {
+		return false
+	}
+	for _, c := range pre.Children {
+		vals := c.all("Value")
+		var hit bool
+		switch c.Attrs["Type"] {
+		case "ClaimsExist":
+			_, hit = bag[vals[0].text()]
+		case "ClaimEquals":
+			v, ok := bag[vals[0].text()]
+			hit = ok && fmt.Sprint(v) == vals[1].text()
+		}
+		if hit == (c.Attrs["ExecuteActionsIf"] == "true") {
+			return true
+		}
+	}
+	return false
+}
+
+// selfAsserted runs a page: the browser writes display claims, then the
+// validation profiles run in order under their preconditions. An error is
+// what B2C shows on the page.
+func (p *player) selfAsserted(tp string, bag map[string]any, browser page) error {
+	t := p.t
+	display := map[string]bool{}
+	for _, c := range p.m.claims(tp, "DisplayClaims") {
+		display[c.Attrs["ClaimTypeReferenceId"]] = true
+	}
+	for _, c := range p.m.claims(tp, "InputClaims") {
+		if !display[c.Attrs["ClaimTypeReferenceId"]] {
+			t.Errorf("%s: input claim %s is not displayed; the page cannot read it", tp, c.Attrs["ClaimTypeReferenceId"])
+		}
+	}
+	// What the page shows comes from the input claims.
+	shown := map[string]any{}
+	if in, err := p.input(tp, bag); err == nil {
+		shown = in
+	}
+	written := browser(t, tp, shown)
+	for k, v := range written {
+		if !display[k] {
+			t.Fatalf("%s: the page writes %s, which is not a display claim", tp, k)
+		}
+		if v == "" {
+			delete(bag, k)
+		} else {
+			bag[k] = v
+		}
+	}
+	for _, v := range p.m.validations(tp) {
+		if preconditionsSkip(v.child("Preconditions"), bag) {
+			continue
+		}
+		if err := p.exchange(v.Attrs["ReferenceId"], bag, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// exchange runs one technical profile.
+func (p *player) exchange(tp string, bag map[string]any, browser page) error {
+	h := p.m.handler(tp)
+	switch {
+	case strings.Contains(h, "RestfulProvider"):
+		return p.rest(tp, bag)
+	case strings.Contains(h, "AzureActiveDirectoryProvider"):
+		return p.directory(tp, bag)
+	case tp == "SelfAsserted-LocalAccountSignin-Email" || tp == "LocalAccountSignUpWithLogonEmail":
+		u := p.users[0] // the local account signs in with its password
+		bag["objectId"], bag["signInName"] = u.objectID, u.email
+		return nil
+	case strings.Contains(h, "SelfAssertedAttributeProvider"):
+		return p.selfAsserted(tp, bag, browser)
+	}
+	p.t.Fatalf("%s: no simulation for protocol %q", tp, h)
+	return nil
+}
+
+// play runs a journey to its SendClaims step and returns the claims bag,
+// or the error a page showed (the browser callback gets to react: it is
+// called again for the same step when it returns different claims).
+func (p *player) play(journey string, browser page) (map[string]any, error) {
+	t := p.t
+	j := p.m.journeys[journey]
+	if j == nil {
+		t.Fatalf("no journey %s", journey)
+	}
+	bag := map[string]any{}
+	for _, step := range j.all("OrchestrationStep") {
+		if preconditionsSkip(step.child("Preconditions"), bag) {
+			continue
+		}
+		if step.Attrs["Type"] == "SendClaims" {
+			return bag, nil
+		}
+		exchanges := step.all("ClaimsExchange")
+		if len(exchanges) == 0 {
+			t.Fatalf("%s step %s has no claims exchange", journey, step.Attrs["Order"])
+		}
+		if err := p.exchange(exchanges[0].Attrs["TechnicalProfileReferenceId"], bag, browser); err != nil {
+			return bag, err
+		}
+	}
+	t.Fatalf("%s has no SendClaims step", journey)
+	return nil, nil
+}
+
+func TestJourneysAgainstTheHandler(t *testing.T) {
+	m := loadModel(t)
+	key := "contract-test-key"
+	h := testenv.StartHandler(t, "", "PASSKEY_API_KEYS="+key)
+	auth, err := softauthn.New(h.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := user{objectID: uuid.NewString(), email: "alice@contoso.com", displayName: "Alice Example", givenName: "Alice", surname: "Example"}
+	p := &player{t: t, m: m, h: h, key: key, users: []user{alice}, calls: map[string]int{}, profiles: m.restProfiles(t)}
+
+	mustLogin := func(t *testing.T, options any, opts ...softauthn.CeremonyOption) string {
+		t.Helper()
+		cred, err := auth.Login(options.(string), opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cred
+	}
+	checkToken := func(t *testing.T, bag map[string]any) {
+		t.Helper()
+		for _, c := range p.m.claims("PolicyProfile", "OutputClaims") {
+			id := c.Attrs["ClaimTypeReferenceId"]
+			if _, ok := bag[id]; !ok && c.Attrs["DefaultValue"] == "" {
+				t.Errorf("token claim %s (%s) has no value", partner(c), id)
+			}
+		}
+		if bag["objectId"] != alice.objectID {
+			t.Errorf("token for %v, want %s", bag["objectId"], alice.objectID)
+		}
+	}
+
+	t.Run("sign up or sign in, skip the passkey", func(t *testing.T) {
+		bag, err := p.play("PasskeySignUpOrSignIn", func(t *testing.T, tp string, shown map[string]any) map[string]string {
+			return map[string]string{"passkeyAction": "skip"}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := bag["passkeyCredentialId"]; ok {
+			t.Error("a passkey was registered although the user skipped")
+		}
+	})
+
+	t.Run("sign up or sign in, add a passkey", func(t *testing.T) {
+		bag, err := p.play("PasskeySignUpOrSignIn", func(t *testing.T, tp string, shown map[string]any) map[string]string {
+			switch tp {
+			case "SelfAsserted-Passkey-Offer":
+				return map[string]string{"passkeyAction": "add"}
+			case "SelfAsserted-Passkey-Create":
+				cred, err := auth.Register(shown["passkeyOptions"].(string))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return map[string]string{"passkeyCredential": cred}
+			}
+			t.Fatalf("unexpected page %s", tp)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bag["passkeyDeviceCount"] != float64(1) || bag["passkeyCredentialId"] == nil {
+			t.Errorf("after registration: %v", bag)
+		}
+		checkToken(t, bag)
+	})
+
+	signIn := map[string]page{
+		"autofill": func(t *testing.T, tp string, shown map[string]any) map[string]string {
+			if !strings.Contains(shown["passkeyOptions"].(string), `"conditional"`) {
+				t.Errorf("sign-in page options lack mediation conditional: %s", shown["passkeyOptions"])
+			}
+			return map[string]string{"passkeyCredential": mustLogin(t, shown["passkeyOptions"])}
+		},
+		"usernameless button": func(t *testing.T, tp string, shown map[string]any) map[string]string {
+			var o map[string]any
+			json.Unmarshal([]byte(shown["passkeyOptions"].(string)), &o)
+			delete(o, "mediation") // the button runs a modal get()
+			data, _ := json.Marshal(o)
+			return map[string]string{"passkeyCredential": mustLogin(t, string(data))}
+		},
+		"named": func(t *testing.T, tp string, shown map[string]any) map[string]string {
+			if tp == "SelfAsserted-Passkey-SignIn" {
+				return map[string]string{"signInName": alice.email}
+			}
+			if !strings.Contains(shown["passkeyOptions"].(string), "allowCredentials") {
+				t.Errorf("named options lack allowCredentials: %s", shown["passkeyOptions"])
+			}
+			return map[string]string{"passkeyCredential": mustLogin(t, shown["passkeyOptions"])}
+		},
+	}
+	for _, name := range []string{"autofill", "usernameless button", "named"} {
+		t.Run("sign in with a passkey, "+name, func(t *testing.T) {
+			bag, err := p.play("PasskeySignIn", signIn[name])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bag["passkeyUserVerified"] != true {
+				t.Errorf("userVerified = %v", bag["passkeyUserVerified"])
+			}
+			checkToken(t, bag)
+		})
+	}
+
+	t.Run("sign in with a passkey, refused credential shows the service's message", func(t *testing.T) {
+		_, err := p.play("PasskeySignIn", func(t *testing.T, tp string, shown map[string]any) map[string]string {
+			return map[string]string{"passkeyCredential": mustLogin(t, shown["passkeyOptions"], softauthn.WithBadSignature())}
+		})
+		var re *restError
+		if !errorAs(err, &re) || re.status != http.StatusConflict || re.userMessage == "" {
+			t.Fatalf("err = %v, want a 409 with a userMessage", err)
+		}
+		if strings.Contains(strings.ToLower(re.userMessage), "the ") {
+			t.Errorf("userMessage %q is not in the language of %s", re.userMessage, testLocale)
+		}
+	})
+
+	t.Run("sign in with a passkey, unknown name", func(t *testing.T) {
+		_, err := p.play("PasskeySignIn", func(t *testing.T, tp string, shown map[string]any) map[string]string {
+			return map[string]string{"signInName": "nobody@contoso.com"}
+		})
+		if err == nil {
+			t.Fatal("an unknown sign-in name went on")
+		}
+	})
+
+	t.Run("manage: rename, add, remove", func(t *testing.T) {
+		round := 0
+		var renamedID string
+		bag, err := p.play("PasskeyManage", func(t *testing.T, tp string, shown map[string]any) map[string]string {
+			var devices []struct {
+				ID   string `json:"id"`
+				Name string `json:"name"`
+			}
+			if tp == "SelfAsserted-Passkey-Manage" {
+				round++
+				if err := json.Unmarshal([]byte(shown["passkeyDevices"].(string)), &devices); err != nil {
+					t.Fatalf("passkeyDevices: %v", err)
+				}
+			}
+			switch {
+			case tp == "SelfAsserted-Passkey-Manage" && round == 1:
+				renamedID = devices[0].ID
+				return map[string]string{"passkeyAction": "rename", "passkeyCredentialId": devices[0].ID, "passkeyDeviceName": "Laptop"}
+			case tp == "SelfAsserted-Passkey-Manage" && round == 2:
+				if devices[0].Name != "Laptop" {
+					t.Errorf("after rename: %+v", devices)
+				}
+				return map[string]string{"passkeyAction": "add"}
+			case tp == "SelfAsserted-Passkey-Create":
+				// A second authenticator: the first one is excluded.
+				other, _ := softauthn.New(h.URL)
+				cred, err := other.Register(shown["passkeyOptions"].(string))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return map[string]string{"passkeyCredential": cred}
+			case tp == "SelfAsserted-Passkey-Manage" && round == 3:
+				if len(devices) != 2 {
+					t.Errorf("after add: %+v", devices)
+				}
+				return map[string]string{"passkeyAction": "delete", "passkeyCredentialId": renamedID}
+			}
+			t.Fatalf("unexpected page %s in round %d", tp, round)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bag["passkeyDeviceCount"] != float64(1) {
+			t.Errorf("after delete: deviceCount %v, want 1", bag["passkeyDeviceCount"])
+		}
+		checkToken(t, bag)
+	})
+
+	t.Run("manage: renaming a device of another user is refused on the page", func(t *testing.T) {
+		_, err := p.play("PasskeyManage", func(t *testing.T, tp string, shown map[string]any) map[string]string {
+			return map[string]string{"passkeyAction": "rename", "passkeyCredentialId": "AAAA", "passkeyDeviceName": "x"}
+		})
+		var re *restError
+		if !errorAs(err, &re) || re.code != "credential_unknown" {
+			t.Fatalf("err = %v, want credential_unknown", err)
+		}
+	})
+
+	t.Run("every RESTful profile was played", func(t *testing.T) {
+		var ids []string
+		for id := range p.profiles {
+			ids = append(ids, id)
+			if p.calls[id] == 0 {
+				t.Errorf("%s was never called successfully by a journey", id)
+			}
+		}
+		sort.Strings(ids)
+		t.Logf("calls per profile: %v", p.calls)
+	})
+}
+
+func errorAs(err error, target **restError) bool {
+	re, ok := err.(*restError)
+	if ok {
+		*target = re
+	}
+	return ok
+}
+
