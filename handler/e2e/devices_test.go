@@ -1,0 +1,155 @@
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/passkeys-b2c/passkeys/internal/browsertest"
+)
+
+func TestSecondAuthenticator(t *testing.T) {
+	h := startHandler(t)
+	d := openDemo(t, h)
+	platform := d.authenticator(browsertest.Platform())
+	first := result(t, d.register())["credentialId"].(string)
+
+	// excludeCredentials lists the first passkey, so the same
+	// authenticator refuses to make a second one for the user.
+	o := d.click("#register", "register")
+	if o.State != "error" || o.Code != "exists" {
+		t.Fatalf("registering twice on one authenticator: page shows %s %q (code %q), want the exists message", o.State, o.Text, o.Code)
+	}
+	begin := d.lastCall("register-begin")
+	if !strings.Contains(begin.Response, first) || !strings.Contains(begin.Response, "excludeCredentials") {
+		t.Errorf("register-begin options %s do not exclude %s", begin.Response, first)
+	}
+	if n := len(platform.Credentials(t)); n != 1 {
+		t.Errorf("the authenticator holds %d credentials, want 1", n)
+	}
+
+	// A security key on USB registers a second passkey for the user. The
+	// platform authenticator goes: Chromium refuses requests while several
+	// virtual authenticators are present.
+	platform.Remove(t)
+	key := d.authenticator(browsertest.SecurityKey())
+	res := result(t, d.register())
+	second, _ := res["credentialId"].(string)
+	if res["deviceCount"] != float64(2) || second == first {
+		t.Fatalf("second register-finish answered %v, want a new credential and deviceCount 2", res)
+	}
+	o = d.click("#register", "register")
+	if o.Code != "exists" {
+		t.Errorf("registering the security key twice: page shows %q (code %q), want the exists message", o.Text, o.Code)
+	}
+
+	list := result(t, d.mustOK("#listDevices", "list"))
+	byID := map[string]device{}
+	for _, dev := range decodeDevices(t, list) {
+		byID[dev.ID] = dev
+	}
+	for _, tc := range []struct {
+		name, id, transport string
+	}{
+		{name: "platform", id: first, transport: "internal"},
+		{name: "security key", id: second, transport: "usb"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dev, ok := byID[tc.id]
+			if !ok {
+				t.Fatalf("list-devices has no %s; it has %v", tc.id, byID)
+			}
+			if len(dev.Transports) != 1 || dev.Transports[0] != tc.transport {
+				t.Errorf("transports %v, want [%s]", dev.Transports, tc.transport)
+			}
+			if dev.AAGUID != chromiumAAGUID || dev.Authenticator != "Chromium virtual authenticator" {
+				t.Errorf("aaguid %s (%q), want %s named Chromium virtual authenticator", dev.AAGUID, dev.Authenticator, chromiumAAGUID)
+			}
+		})
+	}
+
+	// A named sign-in offers both passkeys; the security key answers.
+	signedIn := result(t, d.signInNamed())
+	if signedIn["credentialId"] != second {
+		t.Errorf("signed in with %v, want the security key's %s", signedIn["credentialId"], second)
+	}
+	if held := authenticatorCounter(t, key, second); assertionCounter(t, d.lastCall("login-finish")) != held {
+		t.Errorf("sign counter of the assertion differs from the security key's %d", held)
+	}
+}
+
+func TestManageDevices(t *testing.T) {
+	h := startHandler(t)
+	d := openDemo(t, h)
+	platform := d.authenticator(browsertest.Platform())
+	first := result(t, d.register())["credentialId"].(string)
+	// The second passkey of the user comes from a security key (the
+	// platform authenticator excludes itself), with a name the user gave.
+	platform.Remove(t)
+	d.authenticator(browsertest.SecurityKey())
+	d.set("deviceName", "Work laptop")
+	second := result(t, d.register())["credentialId"].(string)
+
+	rows, count := d.devices()
+	if count != "2" || len(rows) != 2 {
+		t.Fatalf("#devices shows %v (data-count %q), want 2 rows", rows, count)
+	}
+	if name := rowName(rows, second); name != "Work laptop" {
+		t.Errorf("the second passkey is named %q, want the given name", name)
+	}
+
+	// Rename through the row's button; the page asks with prompt().
+	stubPrompt(t, d, "Phone")
+	o := d.mustOK(fmt.Sprintf(`#devices tr[data-id=%q] button.rename`, first), "rename")
+	if res := result(t, o); res["deviceName"] != "Phone" {
+		t.Errorf("rename-device answered %v, want deviceName Phone", res)
+	}
+	rows, _ = d.devices()
+	if name := rowName(rows, first); name != "Phone" {
+		t.Errorf("after rename the row shows %q, want Phone", name)
+	}
+
+	// A name the contract refuses is shown as an error and changes nothing.
+	stubPrompt(t, d, strings.Repeat("x", 65))
+	o = d.click(fmt.Sprintf(`#devices tr[data-id=%q] button.rename`, first), "rename")
+	if o.State != "error" || o.Code != "invalid_request" {
+		t.Errorf("renaming to 65 characters: page shows %s %q (code %q), want invalid_request", o.State, o.Text, o.Code)
+	}
+
+	// Delete through the row's button.
+	o = d.mustOK(fmt.Sprintf(`#devices tr[data-id=%q] button.delete`, second), "delete")
+	if res := result(t, o); res["deviceCount"] != float64(1) {
+		t.Errorf("delete-device answered %v, want deviceCount 1", res)
+	}
+	rows, count = d.devices()
+	if count != "1" || len(rows) != 1 || rows[0].ID != first || rows[0].Cells[0] != "Phone" {
+		t.Errorf("after delete #devices shows %v (data-count %q), want only the renamed first passkey", rows, count)
+	}
+
+	// The list the page shows is what list-devices returns.
+	list := result(t, d.mustOK("#listDevices", "list"))
+	if list["deviceCount"] != float64(1) || fmt.Sprint(list["deviceNames"]) != "[Phone]" {
+		t.Errorf("list-devices answered %v, want one device named Phone", list)
+	}
+}
+
+// rowName returns the name cell of the row of the credential.
+func rowName(rows []row, id string) string {
+	for _, r := range rows {
+		if r.ID == id && len(r.Cells) > 0 {
+			return r.Cells[0]
+		}
+	}
+	return ""
+}
+
+// stubPrompt makes the page's prompt() answer with the name.
+func stubPrompt(t *testing.T, d *demo, answer string) {
+	t.Helper()
+	_, err := chromedp.Run(d.tab, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`window.prompt = () => %q`, answer)))
+	if err != nil {
+		t.Fatalf("stubbing prompt: %v", err)
+	}
+}
