@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"github.com/passkeys-b2c/passkeys/handler/internal/api"
 	"github.com/passkeys-b2c/passkeys/handler/internal/passkey"
 	"github.com/passkeys-b2c/passkeys/internal/softauthn"
+	"github.com/passkeys-b2c/passkeys/policies/pages"
 )
 
 // Keys of the API key test; they must never show up in a log or a reply.
@@ -129,6 +131,17 @@ func TestHandlerProcess(t *testing.T) {
 			r := a.post(t, name, map[string]any{})
 			if r.status == http.StatusNotFound || r.body["code"] == string(passkey.CodeNotFound) {
 				t.Errorf("/api/%s answers %d %s: the folder has no route", name, r.status, r.raw)
+			}
+		}
+		// The pages function serves every embedded file, anonymously.
+		if slices.Contains(functionFolders(t), api.PagesFunction) {
+			for _, file := range pageFiles(t) {
+				if r := a.call(t, http.MethodGet, "/api/pages/"+file, nil); r.status != http.StatusOK {
+					t.Errorf("GET /api/pages/%s = %d, want 200", file, r.status)
+				}
+			}
+			if r := a.call(t, http.MethodGet, "/api/pages/no-such-file.js", nil); r.status != http.StatusNotFound {
+				t.Errorf("GET /api/pages/no-such-file.js = %d, want 404", r.status)
 			}
 		}
 		for _, path := range []string{"/api/no-such-function", "/api/register-begin/extra", "/api/"} {
@@ -522,6 +535,25 @@ func secretParts(secret string) []string {
 	return parts
 }
 
+// pageFiles lists the files the handler embeds for the pages function.
+func pageFiles(t *testing.T) []string {
+	t.Helper()
+	entries, err := fs.ReadDir(pages.Files, ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for _, e := range entries {
+		if !e.IsDir() {
+			files = append(files, e.Name())
+		}
+	}
+	if len(files) == 0 {
+		t.Fatal("no embedded page files")
+	}
+	return files
+}
+
 func toStrings(v any) []string {
 	list, _ := v.([]any)
 	out := make([]string, 0, len(list))
@@ -563,9 +595,17 @@ func TestAPIKeys(t *testing.T) {
 			}
 		})
 	}
-	t.Run("readiness needs no key", func(t *testing.T) {
+	t.Run("readiness and pages need no key", func(t *testing.T) {
 		if r := a.call(t, http.MethodGet, "/", nil); r.status != http.StatusOK {
 			t.Errorf("GET / = %d, want 200", r.status)
+		}
+		if !slices.Contains(functionFolders(t), api.PagesFunction) {
+			return
+		}
+		for _, file := range pageFiles(t) {
+			if r := a.call(t, http.MethodGet, "/api/pages/"+file, nil); r.status != http.StatusOK {
+				t.Errorf("GET /api/pages/%s = %d, want 200 without a key", file, r.status)
+			}
 		}
 	})
 	if code := a.terminate(t); code != 0 {
