@@ -138,10 +138,12 @@ func (c *Config) Addr() string {
 }
 
 // WebAuthn builds the relying party: user verification required, resident
-// keys preferred, the configured attestation conveyance, and go-webauthn's
-// own timeout checks set to the session lifetime.
+// keys preferred, the configured attestation conveyance, and the session
+// lifetime as the ceremony timeout.
 func (c *Config) WebAuthn() (*webauthn.WebAuthn, error) {
-	timeout := webauthn.TimeoutConfig{Enforce: true, Timeout: c.SessionTTL, TimeoutUVD: c.SessionTTL}
+	// The service enforces expiry itself (with the session's own clock and
+	// B2C's retry in mind), so go-webauthn only announces the timeout.
+	timeout := webauthn.TimeoutConfig{Timeout: c.SessionTTL, TimeoutUVD: c.SessionTTL}
 	return webauthn.New(&webauthn.Config{
 		RPID:                  c.RPID,
 		RPDisplayName:         c.RPName,

@@ -538,17 +538,21 @@ func (s *Service) claim(ctx context.Context, challenge string, ceremony Ceremony
 	if challenge == "" {
 		return nil, Errorf(CodeCredentialRejected, "clientDataJSON has no challenge")
 	}
-	session, won, err := s.store.ClaimSession(ctx, challenge, requestDigest)
+	// The claim records when it was made, so that expiry is judged at the
+	// first attempt: B2C's retry of a request made in time is answered even
+	// when it arrives after the session expired.
+	session, won, err := s.store.ClaimSession(ctx, challenge, requestDigest+"@"+s.opts.Now().UTC().Format(time.RFC3339Nano))
 	if errors.Is(err, ErrNotFound) {
 		return nil, Errorf(CodeChallengeExpired, "no challenge session for this challenge: unknown or expired")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("claiming the challenge session: %w", err)
 	}
-	if !won && session.Claim != requestDigest {
+	claimDigest, claimedAt, _ := strings.Cut(session.Claim, "@")
+	if !won && claimDigest != requestDigest {
 		return nil, Errorf(CodeChallengeUsed, "the challenge session was already used by another request")
 	}
-	if s.opts.Now().After(session.ExpiresAt) {
+	if at, err := time.Parse(time.RFC3339Nano, claimedAt); err != nil || at.After(session.ExpiresAt) {
 		return nil, Errorf(CodeChallengeExpired, "the challenge session expired at %s", session.ExpiresAt.Format(time.RFC3339))
 	}
 	if session.Ceremony != ceremony {

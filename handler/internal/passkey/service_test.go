@@ -698,3 +698,38 @@ func mustDecode(t *testing.T, id string) []byte {
 	}
 	return b
 }
+
+// TestRetryAfterExpiry: B2C retries a finish 10 s after the first attempt;
+// when the first attempt was made in time, the retry gets the same success
+// even after the session expired, while a first attempt after expiry is
+// refused, and so is its retry.
+func TestRetryAfterExpiry(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, 10)
+	a := newAuthenticator(t)
+	h.register(t, a, "user-a")
+
+	begin := h.loginBegin(t, "user-a", "")
+	req := passkey.LoginFinishRequest{ObjectID: "user-a", Credential: getAssertion(t, a, string(begin.Options))}
+	h.advance(sessionTTL - time.Second)
+	first, err := h.svc.LoginFinish(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.advance(10 * time.Second)
+	again, err := h.svc.LoginFinish(ctx, req)
+	if err != nil {
+		t.Fatalf("retry of an in-time request after expiry: %v", err)
+	}
+	if *again != *first {
+		t.Errorf("retry answered %+v, first call %+v", again, first)
+	}
+
+	late := h.loginBegin(t, "user-a", "")
+	lateReq := passkey.LoginFinishRequest{ObjectID: "user-a", Credential: getAssertion(t, a, string(late.Options))}
+	h.advance(sessionTTL + time.Second)
+	_, err = h.svc.LoginFinish(ctx, lateReq)
+	wantCode(t, err, passkey.CodeChallengeExpired)
+	_, err = h.svc.LoginFinish(ctx, lateReq)
+	wantCode(t, err, passkey.CodeChallengeExpired)
+}
