@@ -130,12 +130,11 @@ func clone(t *testing.T, doc any) map[string]any {
 
 // checkSchema validates the file, then every mutation of it, which must
 // each be rejected: a schema that accepted them would prove nothing.
-func checkSchema(t *testing.T, src schemaSource, file string, mutations []mutation) {
+func checkSchema(t *testing.T, schema *jsonschema.Schema, file string, mutations []mutation) {
 	t.Helper()
-	schema := compile(t, src)
 	doc := readJSON(t, file)
 	if err := schema.Validate(doc); err != nil {
-		t.Fatalf("%s does not match %s:\n%v", file, src.url, err)
+		t.Fatalf("%s does not match %s:\n%v", file, schema.Location, err)
 	}
 	for _, m := range mutations {
 		t.Run(m.name, func(t *testing.T) {
@@ -149,7 +148,7 @@ func checkSchema(t *testing.T, src schemaSource, file string, mutations []mutati
 }
 
 func TestHostJSONMatchesSchema(t *testing.T) {
-	checkSchema(t, hostSchema, repoFile("host.json"), []mutation{
+	checkSchema(t, compile(t, hostSchema), repoFile("host.json"), []mutation{
 		{"version 3.0", func(d map[string]any) { d["version"] = "3.0" }},
 		{"no version", func(d map[string]any) { delete(d, "version") }},
 		{"customHandler.port as a string", func(d map[string]any) { object(d, "customHandler")["port"] = "7071" }},
@@ -170,9 +169,10 @@ func TestHostJSONMatchesSchema(t *testing.T) {
 }
 
 func TestFunctionJSONMatchesSchema(t *testing.T) {
+	schema := compile(t, functionSchema)
 	for _, name := range functionFolders(t) {
 		t.Run(name, func(t *testing.T) {
-			checkSchema(t, functionSchema, repoFile(filepath.Join("functions", name, "function.json")), []mutation{
+			checkSchema(t, schema, repoFile(filepath.Join("functions", name, "function.json")), []mutation{
 				{"methods POST", func(d map[string]any) { binding(d, 0)["methods"] = []any{"POST"} }},
 				{"method unknown", func(d map[string]any) { binding(d, 0)["methods"] = []any{"send"} }},
 				{"trigger without direction", func(d map[string]any) { delete(binding(d, 0), "direction") }},
@@ -192,7 +192,7 @@ func TestFunctionJSONMatchesSchema(t *testing.T) {
 }
 
 func TestLocalSettingsMatchesSchema(t *testing.T) {
-	checkSchema(t, settingsSchema, repoFile("local.settings.json.example"), []mutation{
+	checkSchema(t, compile(t, settingsSchema), repoFile("local.settings.json.example"), []mutation{
 		{"FUNCTIONS_WORKER_RUNTIME Custom", func(d map[string]any) { object(d, "Values")["FUNCTIONS_WORKER_RUNTIME"] = "Custom" }},
 		{"FUNCTIONS_WORKER_RUNTIME go", func(d map[string]any) { object(d, "Values")["FUNCTIONS_WORKER_RUNTIME"] = "go" }},
 		{"IsEncrypted as a string", func(d map[string]any) { d["IsEncrypted"] = "false" }},
