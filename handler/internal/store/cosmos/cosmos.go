@@ -54,10 +54,13 @@ const (
 // session's life still finds it. Expiry itself is checked on use.
 const SessionGrace = time.Minute
 
-// Retry bounds of the SDK: a failed try is retried at most MaxRetries
-// times with short delays, so that all retries of one request stay well
-// inside the request's deadline (PASSKEY_REQUEST_TIMEOUT, which the
-// request's context carries).
+// Retry bounds of the SDK. azcosmos retries a connection that fails
+// (same region, 1 s apart) and 5xx answers itself; azcore retries 429 and
+// transport errors. TryTimeout cuts one try with all of azcosmos's own
+// retries, MaxRetries bounds azcore's tries, so a store call on an
+// unreachable account gives up after about TryTimeout; the request's
+// context (PASSKEY_REQUEST_TIMEOUT, default 8 s) bounds everything, well
+// inside B2C's 10 s.
 const (
 	MaxRetries    = 3
 	RetryDelay    = 100 * time.Millisecond
@@ -284,11 +287,11 @@ func (s *Store) ReplaceUser(ctx context.Context, u *passkey.User) error {
 	etag := azcore.ETag(u.Version)
 	resp, err := s.users.ReplaceItem(ctx, azcosmos.NewPartitionKeyString(u.ID), u.ID, data,
 		&azcosmos.ItemOptions{IfMatchEtag: &etag})
-	switch status(err) {
-	case 0:
-	case http.StatusPreconditionFailed:
+	switch {
+	case err == nil:
+	case status(err) == http.StatusPreconditionFailed:
 		return passkey.ErrConflict
-	case http.StatusNotFound:
+	case status(err) == http.StatusNotFound:
 		return passkey.ErrNotFound
 	default:
 		return storeError("replacing user", err)
@@ -346,15 +349,15 @@ func (s *Store) ClaimSession(ctx context.Context, challenge, claim string) (*pas
 	ops.AppendSet("/claim", claim)
 	ops.AppendIncrement("/claims", 1)
 	resp, err := s.sessions.PatchItem(ctx, pk, challenge, ops, &azcosmos.ItemOptions{EnableContentResponseOnWrite: true})
-	switch status(err) {
-	case 0:
+	switch {
+	case err == nil:
 		item, err := decodeSession(resp.Value)
 		if err != nil {
 			return nil, false, err
 		}
 		return item.Session, item.Claims == 1 && item.Claim == claim, nil
-	case http.StatusPreconditionFailed:
-	case http.StatusNotFound:
+	case status(err) == http.StatusPreconditionFailed:
+	case status(err) == http.StatusNotFound:
 		return nil, false, passkey.ErrNotFound
 	default:
 		return nil, false, storeError("claiming session", err)
@@ -381,8 +384,8 @@ func decodeSession(data []byte) (*sessionItem, error) {
 	return &item, nil
 }
 
-// status is the HTTP status of a Cosmos DB error, 0 for none (nil, or no
-// response at all).
+// status is the HTTP status of a Cosmos DB error; 0 when err is nil or
+// carries no response at all (unreachable, deadline).
 func status(err error) int {
 	var re *azcore.ResponseError
 	if errors.As(err, &re) {
