@@ -234,3 +234,13 @@ func (a *Authenticator) Override(t testing.TB, bogusSignature, badUV, badUP bool
 		t.Fatalf("WebAuthn.setResponseOverrideBits: %v", err)
 	}
 }
+
+// SetUserVerified sets whether the authenticator's user verification (its
+// PIN or biometric check) succeeds from now on.
+func (a *Authenticator) SetUserVerified(t testing.TB, verified bool) {
+	t.Helper()
+	_, err := chromedp.Call(a.ctx, webauthn.SetUserVerified, webauthn.SetUserVerifiedParams{AuthenticatorID: a.ID, IsUserVerified: verified})
+	if err != nil {
+		t.Fatalf("WebAuthn.setUserVerified: %v", err)
+	}
+}
