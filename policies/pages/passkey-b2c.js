@@ -269,15 +269,16 @@
       setClaim('passkeyCredential', credential);
       submit();
     };
+    // Autofill waits quietly in the field's suggestions; when it ends
+    // without a passkey (none for this site, or aborted by the button) the
+    // button and the named flow remain, so nothing is shown.
     var startAutofill = function () {
       P.conditionalSupported().then(function (ok) {
-        if (!ok) return;
+        if (!ok) return name.setAttribute('data-autofill', 'off');
         conditional = new AbortController();
-        var signal = conditional.signal;
-        P.signIn(options, { signal: signal }).then(done, function (err) {
-          // Aborted by the button: not an error to show.
-          if (signal.aborted) return;
-          fail(err, startAutofill);
+        name.setAttribute('data-autofill', 'waiting');
+        P.signIn(options, { signal: conditional.signal }).then(done, function () {
+          name.setAttribute('data-autofill', 'done');
         });
       });
     };
@@ -287,7 +288,6 @@
       say(P.message('working', locale()));
       P.signIn(withoutMediation(options)).then(done, function (err) {
         fail(err, usernameless);
-        startAutofill();
       });
     };
     setActions([button('passkey-usernameless', t('usernameless'), usernameless, true)]);

@@ -1,0 +1,362 @@
+package pages_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"html"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/google/uuid"
+
+	"github.com/passkeys-b2c/passkeys/internal/browsertest"
+	"github.com/passkeys-b2c/passkeys/internal/testenv"
+)
+
+// These tests run the real page templates and scripts in Chromium with a
+// virtual authenticator. A harness plays B2C: it fetches the template
+// from the handler the way B2C's page does (GET /api/pages/<file> with the
+// page's Origin, CORS checked), renders the technical profile's claims as
+// inputs into <div id="api"> a moment after the page loaded (as B2C's own
+// script does), and submits the claim inputs when #continue is clicked.
+// The test then sends the submitted credential to the handler as the
+// policy's validation profile would.
+
+func TestMain(m *testing.M) { os.Exit(browsertest.Main(m)) }
+
+const apiKey = "pages-test-api-key-0001"
+
+// b2c is the harness: one page per id, and what each page submitted.
+type b2c struct {
+	t       *testing.T
+	srv     *httptest.Server
+	origin  string
+	handler *testenv.Handler
+
+	mu     sync.Mutex
+	pages  map[string]harnessPage
+	submit chan submission
+}
+
+type harnessPage struct {
+	file   string            // the template
+	claims []claim           // display claims, in order
+	pre    string            // script run before the page's own (browser quirks)
+}
+
+type claim struct{ id, value string }
+
+type submission struct {
+	Cancel bool              `json:"cancel"`
+	Claims map[string]string `json:"claims"`
+}
+
+func newB2C(t *testing.T) *b2c {
+	t.Helper()
+	b := &b2c{t: t, pages: map[string]harnessPage{}, submit: make(chan submission, 4)}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.origin = fmt.Sprintf("http://localhost:%d", l.Addr().(*net.TCPAddr).Port)
+	b.srv = httptest.NewUnstartedServer(http.HandlerFunc(b.serve))
+	b.srv.Listener.Close()
+	b.srv.Listener = l
+	b.srv.Start()
+	t.Cleanup(b.srv.Close)
+	b.handler = testenv.StartHandler(t, "", "PASSKEY_API_KEYS="+apiKey, "PASSKEY_RP_ORIGINS="+b.origin)
+	return b
+}
+
+func (b *b2c) serve(w http.ResponseWriter, r *http.Request) {
+	id := r.URL.Query().Get("id")
+	b.mu.Lock()
+	p, ok := b.pages[id]
+	b.mu.Unlock()
+	switch {
+	case r.URL.Path == "/submit" && r.Method == http.MethodPost:
+		var s submission
+		json.NewDecoder(r.Body).Decode(&s)
+		b.submit <- s
+		w.WriteHeader(http.StatusNoContent)
+	case r.URL.Path == "/page" && ok:
+		page, err := b.render(p)
+		if err != nil {
+			b.t.Error(err)
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, page)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// render builds the page B2C would: the template, and the claims put into
+// #api by a script, after the template's scripts have started.
+func (b *b2c) render(p harnessPage) (string, error) {
+	req, _ := http.NewRequest(http.MethodGet, b.handler.URL+"/api/pages/"+p.file, nil)
+	req.Header.Set("Origin", b.origin)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	tmpl, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GET /api/pages/%s: %d", p.file, resp.StatusCode)
+	}
+	if got := resp.Header.Get("Access-Control-Allow-Origin"); got != b.origin {
+		return "", fmt.Errorf("GET /api/pages/%s from %s: Access-Control-Allow-Origin %q", p.file, b.origin, got)
+	}
+	var form strings.Builder
+	form.WriteString(`<form id="attributeVerification" onsubmit="return false"><div class="error pageLevel" aria-hidden="true" style="display:none"></div><ul>`)
+	for _, c := range p.claims {
+		fmt.Fprintf(&form, `<li class="TextBox"><div class="attrEntry"><label for="%[1]s">%[1]s</label><input id="%[1]s" class="textInput" type="text" value="%[2]s"></div></li>`,
+			c.id, html.EscapeString(c.value))
+	}
+	form.WriteString(`</ul><div class="buttons"><button id="continue" type="submit">Continue</button><button id="cancel" type="button">Cancel</button></div></form>`)
+	formJSON, _ := json.Marshal(form.String())
+	b2cScript := `<script>
+setTimeout(function () {
+  document.getElementById('api').innerHTML = ` + string(formJSON) + `;
+  function post(body) {
+    fetch('/submit', {method: 'POST', body: JSON.stringify(body)});
+    document.getElementById('api').setAttribute('data-submitted', 'true');
+  }
+  document.getElementById('continue').addEventListener('click', function () {
+    var claims = {};
+    document.querySelectorAll('#api input').forEach(function (i) { claims[i.id] = i.value; });
+    post({claims: claims});
+  });
+  document.getElementById('cancel').addEventListener('click', function () { post({cancel: true}); });
+}, 50);
+</script>`
+	page := string(tmpl)
+	if p.pre != "" {
+		page = strings.Replace(page, "<head>", "<head><script>"+p.pre+"</script>", 1)
+	}
+	page = strings.Replace(page, "</body>", b2cScript+"</body>", 1)
+	if !strings.Contains(page, `src="`+b.handler.URL+`/api/pages/passkey.js" defer`) {
+		return "", fmt.Errorf("%s does not load passkey.js from the handler:\n%s", p.file, page)
+	}
+	return page, nil
+}
+
+// open shows a page in the tab.
+func (b *b2c) open(tab context.Context, p harnessPage) {
+	b.t.Helper()
+	id := uuid.NewString()
+	b.mu.Lock()
+	b.pages[id] = p
+	b.mu.Unlock()
+	if err := chromedp.Do(tab, chromedp.Navigate(b.origin+"/page?id="+id)); err != nil {
+		b.t.Fatalf("opening %s: %v", p.file, err)
+	}
+}
+
+// submitted waits for the page to submit (the tab's deadline bounds it).
+func (b *b2c) submitted(tab context.Context) submission {
+	b.t.Helper()
+	select {
+	case s := <-b.submit:
+		return s
+	case <-tab.Done():
+		b.t.Fatalf("the page did not submit: %v", tab.Err())
+		return submission{}
+	}
+}
+
+// call POSTs to a function as the policy's RESTful profile does.
+func (b *b2c) call(fn string, body map[string]any) (int, map[string]any) {
+	b.t.Helper()
+	data, _ := json.Marshal(body)
+	req, _ := http.NewRequest(http.MethodPost, b.handler.URL+"/api/"+fn, bytes.NewReader(data))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("x-functions-key", apiKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+func (b *b2c) mustCall(fn string, body map[string]any) map[string]any {
+	b.t.Helper()
+	status, out := b.call(fn, body)
+	if status != http.StatusOK {
+		b.t.Fatalf("%s: %d %v", fn, status, out)
+	}
+	return out
+}
+
+// waitText waits until the element's text is not empty and returns it.
+func waitText(t *testing.T, tab context.Context, selector string) string {
+	t.Helper()
+	text, err := chromedp.Run(tab, chromedp.Poll[string](
+		fmt.Sprintf(`(document.querySelector(%q) || {}).textContent || false`, selector),
+		chromedp.WithPollingInterval(20*time.Millisecond)))
+	if err != nil {
+		t.Fatalf("waiting for text in %s: %v", selector, err)
+	}
+	return text
+}
+
+func click(t *testing.T, tab context.Context, selector string) {
+	t.Helper()
+	if err := chromedp.Do(tab, chromedp.Click(chromedp.CSS(selector), chromedp.NodeVisible)); err != nil {
+		t.Fatalf("clicking %s: %v", selector, err)
+	}
+}
+
+func hiddenClaims(t *testing.T, tab context.Context, ids ...string) {
+	t.Helper()
+	for _, id := range ids {
+		hidden, err := chromedp.Run(tab, chromedp.Evaluate[bool](
+			fmt.Sprintf(`document.getElementById(%q).closest('li').style.display === 'none'`, id)))
+		if err != nil || !hidden {
+			t.Errorf("claim %s is shown (%v)", id, err)
+		}
+	}
+}
+
+func TestB2CPages(t *testing.T) {
+	b := newB2C(t)
+	tab := browsertest.NewTab(t)
+	auth := browsertest.AddAuthenticator(t, tab, browsertest.Platform())
+	objectID := uuid.NewString()
+	var credentialID string
+
+	t.Run("offer: create a passkey posts the action add", func(t *testing.T) {
+		b.open(tab, harnessPage{file: "passkey-register.html", claims: []claim{{"passkeyAction", ""}, {"passkeyLocale", "en-US"}}})
+		click(t, tab, "#passkey-create")
+		s := b.submitted(tab)
+		if s.Claims["passkeyAction"] != "add" {
+			t.Fatalf("submitted %v", s)
+		}
+	})
+
+	t.Run("registration", func(t *testing.T) {
+		begin := b.mustCall("register-begin", map[string]any{"objectId": objectID, "userName": "alice@contoso.com", "locale": "en-US"})
+		b.open(tab, harnessPage{file: "passkey-register.html", claims: []claim{
+			{"passkeyOptions", begin["options"].(string)}, {"passkeyCredential", ""}, {"passkeyLocale", "en-US"}}})
+		s := b.submitted(tab)
+		hiddenClaims(t, tab, "passkeyOptions", "passkeyCredential", "passkeyLocale")
+		finish := b.mustCall("register-finish", map[string]any{"objectId": objectID, "credential": s.Claims["passkeyCredential"]})
+		credentialID = finish["credentialId"].(string)
+		if n := len(auth.Credentials(t)); n != 1 {
+			t.Fatalf("the authenticator holds %d credentials", n)
+		}
+	})
+
+	signIn := func(t *testing.T, begin map[string]any, s submission, named bool) {
+		t.Helper()
+		body := map[string]any{"credential": s.Claims["passkeyCredential"]}
+		if named {
+			body["objectId"] = objectID
+		}
+		finish := b.mustCall("login-finish", body)
+		if finish["objectId"] != objectID || finish["credentialId"] != credentialID {
+			t.Fatalf("signed in %v, want %s with %s", finish, objectID, credentialID)
+		}
+	}
+
+	t.Run("named sign-in", func(t *testing.T) {
+		begin := b.mustCall("login-begin", map[string]any{"objectId": objectID})
+		b.open(tab, harnessPage{file: "passkey-signin.html", claims: []claim{
+			{"passkeyOptions", begin["options"].(string)}, {"passkeyCredential", ""}, {"passkeyLocale", "en"}}})
+		signIn(t, begin, b.submitted(tab), true)
+	})
+
+	t.Run("usernameless button", func(t *testing.T) {
+		begin := b.mustCall("login-begin", map[string]any{"mediation": "conditional"})
+		// A browser without autofill for passkeys: the button is the way.
+		b.open(tab, harnessPage{file: "passkey-signin.html", pre: `PublicKeyCredential.isConditionalMediationAvailable = function () { return Promise.resolve(false); };`,
+			claims: []claim{{"signInName", ""}, {"passkeyOptions", begin["options"].(string)}, {"passkeyCredential", ""}, {"passkeyLocale", "en"}}})
+		if got := waitText(t, tab, "#passkey-usernameless"); got != "Sign in with a passkey" {
+			t.Errorf("button %q", got)
+		}
+		click(t, tab, "#passkey-usernameless")
+		signIn(t, begin, b.submitted(tab), false)
+	})
+
+	t.Run("autofill", func(t *testing.T) {
+		begin := b.mustCall("login-begin", map[string]any{"mediation": "conditional"})
+		// Chromium's virtual environment answers a conditional request at
+		// once with the discoverable credential it holds (no chooser).
+		b.open(tab, harnessPage{file: "passkey-signin.html", claims: []claim{
+			{"signInName", ""}, {"passkeyOptions", begin["options"].(string)}, {"passkeyCredential", ""}, {"passkeyLocale", "en"}}})
+		s := b.submitted(tab)
+		ac, err := chromedp.Run(tab, chromedp.Evaluate[string](`document.getElementById('signInName').getAttribute('autocomplete')`))
+		if err != nil || ac != "username webauthn" {
+			t.Errorf("signInName autocomplete %q (%v)", ac, err)
+		}
+		signIn(t, begin, s, false)
+	})
+
+	t.Run("refused in German, then back", func(t *testing.T) {
+		begin := b.mustCall("login-begin", map[string]any{"objectId": objectID})
+		// allowCredentials names a passkey the authenticator does not hold:
+		// the browser refuses (NotAllowedError), as when the user cancels.
+		options := strings.ReplaceAll(begin["options"].(string), credentialID, "AAAAAAAAAAAAAAAAAAAAAA")
+		b.open(tab, harnessPage{file: "passkey-signin.html", claims: []claim{
+			{"passkeyOptions", options}, {"passkeyCredential", ""}, {"passkeyLocale", "de-CH"}}})
+		want := "Die Passkey-Anfrage wurde abgebrochen oder ist abgelaufen."
+		if got := waitText(t, tab, "#passkey-status.passkey-error"); got != want {
+			t.Errorf("message %q, want %q", got, want)
+		}
+		if got := waitText(t, tab, "#passkey-retry"); got != "Erneut versuchen" {
+			t.Errorf("retry button %q", got)
+		}
+		click(t, tab, "#passkey-back")
+		if s := b.submitted(tab); !s.Cancel {
+			t.Fatalf("back submitted %v, want the B2C cancel", s)
+		}
+	})
+
+	t.Run("no WebAuthn, in French", func(t *testing.T) {
+		b.open(tab, harnessPage{file: "passkey-register.html", pre: `delete window.PublicKeyCredential;`,
+			claims: []claim{{"passkeyOptions", `{"publicKey":{}}`}, {"passkeyCredential", ""}, {"passkeyLocale", "fr-CH"}}})
+		want := "Ce navigateur ne prend pas en charge les clés d'accès. Veuillez vous connecter autrement."
+		if got := waitText(t, tab, "#passkey-status.passkey-error"); got != want {
+			t.Errorf("message %q, want %q", got, want)
+		}
+		click(t, tab, "#passkey-skip")
+		if s := b.submitted(tab); s.Cancel || s.Claims["passkeyCredential"] != "" {
+			t.Fatalf("skip submitted %v, want an empty credential", s)
+		}
+	})
+
+	t.Run("manage: rename", func(t *testing.T) {
+		list := b.mustCall("list-devices", map[string]any{"objectId": objectID})
+		b.open(tab, harnessPage{file: "passkey-manage.html", claims: []claim{
+			{"passkeyDevices", list["devices"].(string)}, {"passkeyAction", ""}, {"passkeyCredentialId", ""}, {"passkeyDeviceName", ""}, {"passkeyLocale", "it"}}})
+		if got := waitText(t, tab, "#passkey-rename-0"); got != "Rinomina" {
+			t.Errorf("rename button %q", got)
+		}
+		click(t, tab, "#passkey-rename-0")
+		if err := chromedp.Do(tab, chromedp.SetValue(chromedp.CSS(".passkey-rename-input"), "Portatile")); err != nil {
+			t.Fatal(err)
+		}
+		click(t, tab, "#passkey-save")
+		s := b.submitted(tab)
+		if s.Claims["passkeyAction"] != "rename" || s.Claims["passkeyCredentialId"] != credentialID || s.Claims["passkeyDeviceName"] != "Portatile" {
+			t.Fatalf("submitted %v", s.Claims)
+		}
+		b.mustCall("rename-device", map[string]any{"objectId": objectID, "credentialId": credentialID, "deviceName": "Portatile"})
+	})
+}
