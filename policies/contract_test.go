@@ -736,4 +736,3 @@ func errorAs(err error, target **restError) bool {
 	}
 	return ok
 }
-

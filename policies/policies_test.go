@@ -194,7 +194,6 @@ func TestPolicyReferences(t *testing.T) {
 	}
 }
 
-
 // TestPagesContract checks what the page scripts need from B2C: script
 // execution in every relying party, selfasserted page contract DataUris,
 // and LoadUris of templates the handler really serves.

@@ -49,9 +49,9 @@ type b2c struct {
 }
 
 type harnessPage struct {
-	file   string            // the template
-	claims []claim           // display claims, in order
-	pre    string            // script run before the page's own (browser quirks)
+	file   string  // the template
+	claims []claim // display claims, in order
+	pre    string  // script run before the page's own (browser quirks)
 }
 
 type claim struct{ id, value string }
