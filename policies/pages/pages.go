@@ -1,7 +1,8 @@
 // Package pages holds the browser side of the product: passkey.js, which
 // runs the WebAuthn ceremonies for both the demo page and the B2C page
-// templates, and the demo page the handler serves at GET / when run on
-// its own.
+// templates; the B2C page templates (passkey-*.html) with passkey-b2c.js,
+// served at GET /api/pages/<file>; and the demo page the handler serves at
+// GET / when run on its own.
 package pages
 
 import "embed"
