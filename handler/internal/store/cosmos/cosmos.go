@@ -19,7 +19,6 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
-	"regexp"
 	"slices"
 	"time"
 
@@ -84,6 +83,9 @@ type Options struct {
 	Logger    *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// SessionGrace overrides the package's SessionGrace (tests of TTL
+	// expiry set a tiny one); zero means SessionGrace.
+	SessionGrace time.Duration
 }
 
 // Store keeps users and sessions in two Cosmos DB containers.
@@ -92,6 +94,7 @@ type Store struct {
 	users    *azcosmos.ContainerClient
 	sessions *azcosmos.ContainerClient
 	now      func() time.Time
+	grace    time.Duration
 }
 
 var _ passkey.Store = (*Store)(nil)
@@ -109,6 +112,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.SessionGrace == 0 {
+		opts.SessionGrace = SessionGrace
 	}
 	clientOpts := &azcosmos.ClientOptions{ClientOptions: azcore.ClientOptions{
 		Retry: policy.RetryOptions{
@@ -146,7 +152,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("PASSKEY_COSMOS_ENDPOINT: %w", err)
 	}
-	s := &Store{client: client, now: opts.Now}
+	s := &Store{client: client, now: opts.Now, grace: opts.SessionGrace}
 	if s.users, err = client.NewContainer(opts.Database, UsersContainer); err != nil {
 		return nil, err
 	}
@@ -301,19 +307,19 @@ func (s *Store) ReplaceUser(ctx context.Context, u *passkey.User) error {
 }
 
 // sessionItem is a session as stored: the session, how many claim calls
-// succeeded, and its TTL in seconds.
+// lost, and its TTL in seconds.
 type sessionItem struct {
 	*passkey.Session
-	Claims int `json:"claims"`
-	TTL    int `json:"ttl"`
+	LostClaims int `json:"lostClaims"`
+	TTL        int `json:"ttl"`
 }
 
 // CreateSession stores a new session whose item Cosmos DB removes
-// SessionGrace after it expires. It returns passkey.ErrConflict when a
+// SessionGrace after it expires (item ttl in seconds, at least 1). It returns passkey.ErrConflict when a
 // session with that challenge exists.
 func (s *Store) CreateSession(ctx context.Context, session *passkey.Session) error {
-	ttl := int(math.Ceil(session.ExpiresAt.Sub(s.now()).Seconds()) + SessionGrace.Seconds())
-	data, err := json.Marshal(sessionItem{Session: session, TTL: max(ttl, int(SessionGrace.Seconds()))})
+	ttl := int(math.Ceil(session.ExpiresAt.Add(s.grace).Sub(s.now()).Seconds()))
+	data, err := json.Marshal(sessionItem{Session: session, TTL: max(ttl, 1)})
 	if err != nil {
 		return err
 	}
@@ -327,53 +333,39 @@ func (s *Store) CreateSession(ctx context.Context, session *passkey.Session) err
 	return nil
 }
 
-// safeClaim is what may appear inside the patch condition's string literal.
-var safeClaim = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,128}$`)
-
-// ClaimSession sets the claim with one conditional patch that returns the
-// stored session: set /claim and increment /claims where no claim is set
-// yet, or where the claim is this one (an identical retry, which then
-// sees claims > 1 and does not win). Only when the condition fails (the
-// session is claimed by another request) a point read fetches the stored
-// session. Cosmos DB applies a patch to an item atomically, so of any
-// number of concurrent calls on any number of instances exactly one wins.
-// It returns passkey.ErrNotFound when no session has the challenge.
+// ClaimSession sets the claim with one conditional patch (filter
+// predicate: no claim yet) that returns the stored session. Cosmos DB
+// applies a patch to an item atomically, so of any number of concurrent
+// calls on any number of instances exactly one wins. A call that loses
+// (412) fetches the stored session with a second patch that only counts
+// the lost claim: unlike a point read, which another instance's session
+// consistency may serve from a replica that has not seen the winning
+// claim yet, a patch is answered by the item's write replica. It returns
+// passkey.ErrNotFound when no session has the challenge.
 func (s *Store) ClaimSession(ctx context.Context, challenge, claim string) (*passkey.Session, bool, error) {
 	pk := azcosmos.NewPartitionKeyString(challenge)
-	condition := "FROM c WHERE NOT IS_DEFINED(c.claim)"
-	if safeClaim.MatchString(claim) {
-		condition += " OR c.claim = '" + claim + "'"
+	withContent := &azcosmos.ItemOptions{EnableContentResponseOnWrite: true}
+	var take azcosmos.PatchOperations
+	take.SetCondition("FROM c WHERE NOT IS_DEFINED(c.claim)")
+	take.AppendSet("/claim", claim)
+	resp, err := s.sessions.PatchItem(ctx, pk, challenge, take, withContent)
+	won := err == nil
+	if status(err) == http.StatusPreconditionFailed {
+		var lost azcosmos.PatchOperations
+		lost.AppendIncrement("/lostClaims", 1)
+		resp, err = s.sessions.PatchItem(ctx, pk, challenge, lost, withContent)
 	}
-	var ops azcosmos.PatchOperations
-	ops.SetCondition(condition)
-	ops.AppendSet("/claim", claim)
-	ops.AppendIncrement("/claims", 1)
-	resp, err := s.sessions.PatchItem(ctx, pk, challenge, ops, &azcosmos.ItemOptions{EnableContentResponseOnWrite: true})
-	switch {
-	case err == nil:
-		item, err := decodeSession(resp.Value)
-		if err != nil {
-			return nil, false, err
-		}
-		return item.Session, item.Claims == 1 && item.Claim == claim, nil
-	case status(err) == http.StatusPreconditionFailed:
-	case status(err) == http.StatusNotFound:
-		return nil, false, passkey.ErrNotFound
-	default:
-		return nil, false, storeError("claiming session", err)
-	}
-	resp, err = s.sessions.ReadItem(ctx, pk, challenge, nil)
 	if status(err) == http.StatusNotFound {
 		return nil, false, passkey.ErrNotFound
 	}
 	if err != nil {
-		return nil, false, storeError("reading claimed session", err)
+		return nil, false, storeError("claiming session", err)
 	}
 	item, err := decodeSession(resp.Value)
 	if err != nil {
 		return nil, false, err
 	}
-	return item.Session, false, nil
+	return item.Session, won, nil
 }
 
 func decodeSession(data []byte) (*sessionItem, error) {

@@ -2,6 +2,8 @@ package cosmos_test
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -15,6 +17,9 @@ import (
 func open(t testing.TB, c *testenv.Cosmos, opts cosmos.Options) *cosmos.Store {
 	t.Helper()
 	opts.Endpoint, opts.Key = c.Endpoint, c.Key
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	if opts.Database == "" {
 		opts.Database = c.Database(t)
 	}
