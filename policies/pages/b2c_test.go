@@ -256,6 +256,10 @@ func TestB2CPages(t *testing.T) {
 			{"passkeyOptions", begin["options"].(string)}, {"passkeyCredential", ""}, {"passkeyLocale", "en-US"}}})
 		s := b.submitted(tab)
 		hiddenClaims(t, tab, "passkeyOptions", "passkeyCredential", "passkeyLocale")
+		// Should B2C show an error from register-finish, the way on remains.
+		if got := waitText(t, tab, "#passkey-skip"); got != "Not now" {
+			t.Errorf("after submitting: skip button %q", got)
+		}
 		finish := b.mustCall("register-finish", map[string]any{"objectId": objectID, "credential": s.Claims["passkeyCredential"]})
 		credentialID = finish["credentialId"].(string)
 		if n := len(auth.Credentials(t)); n != 1 {

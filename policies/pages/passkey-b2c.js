@@ -225,6 +225,10 @@
       P.register($('passkeyOptions').value).then(function (credential) {
         setClaim('passkeyCredential', credential);
         submit();
+        // Should the service refuse it, B2C shows why above; a challenge is
+        // used once, so the way on is without a passkey.
+        say('');
+        setActions([skip]);
       }, function (err) { fail(err, run, skip); });
     };
     if (!P.supported()) return fail(new P.PasskeyError('unsupported'), null, skip);
@@ -252,6 +256,8 @@
         P.signIn(options).then(function (credential) {
           setClaim('passkeyCredential', credential);
           submit();
+          say('');
+          setActions([button('passkey-back', P.message('back', locale()), goBack)]);
         }, function (err) { fail(err, runNamed); });
       };
       if (!P.supported()) return fail(new P.PasskeyError('unsupported'));
