@@ -363,4 +363,38 @@ func TestB2CPages(t *testing.T) {
 		}
 		b.mustCall("rename-device", map[string]any{"objectId": objectID, "credentialId": credentialID, "deviceName": "Portatile"})
 	})
+
+	t.Run("authenticator refuses: passkey already on it, in Italian", func(t *testing.T) {
+		begin := b.mustCall("register-begin", map[string]any{"objectId": objectID, "userName": "alice@contoso.com"})
+		b.open(tab, harnessPage{file: "passkey-register.html", claims: []claim{
+			{"passkeyOptions", begin["options"].(string)}, {"passkeyCredential", ""}, {"passkeyLocale", "it-IT"}}})
+		want := "Su questo dispositivo esiste già una passkey per questo account."
+		if got := waitText(t, tab, "#passkey-status.passkey-error"); got != want {
+			t.Errorf("message %q, want %q", got, want)
+		}
+		if got := waitText(t, tab, "#passkey-skip"); got != "Non ora" {
+			t.Errorf("skip button %q", got)
+		}
+	})
+
+	t.Run("manage: remove and add", func(t *testing.T) {
+		list := b.mustCall("list-devices", map[string]any{"objectId": objectID})
+		manage := harnessPage{file: "passkey-manage.html", pre: `window.confirm = function () { return true; };`, claims: []claim{
+			{"passkeyDevices", list["devices"].(string)}, {"passkeyAction", ""}, {"passkeyCredentialId", ""}, {"passkeyDeviceName", ""}, {"passkeyLocale", "en"}}}
+		b.open(tab, manage)
+		click(t, tab, "#passkey-remove-0")
+		if s := b.submitted(tab); s.Claims["passkeyAction"] != "delete" || s.Claims["passkeyCredentialId"] != credentialID {
+			t.Fatalf("remove submitted %v", s.Claims)
+		}
+		b.open(tab, manage)
+		click(t, tab, "#passkey-add")
+		if s := b.submitted(tab); s.Claims["passkeyAction"] != "add" {
+			t.Fatalf("add submitted %v", s.Claims)
+		}
+		b.open(tab, manage)
+		click(t, tab, "#passkey-done")
+		if s := b.submitted(tab); s.Claims["passkeyAction"] != "done" {
+			t.Fatalf("done submitted %v", s.Claims)
+		}
+	})
 }
