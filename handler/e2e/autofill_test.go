@@ -19,8 +19,7 @@ import (
 // with its account chooser would keep waiting.
 
 func TestAutofill(t *testing.T) {
-	h := startHandler(t)
-	d := openDemo(t, h)
+	d := openDemo(t)
 	auth := d.authenticator(browsertest.Platform())
 	objectID := d.value("objectId")
 	credentialID := result(t, d.register())["credentialId"].(string)
@@ -53,8 +52,7 @@ func TestAutofill(t *testing.T) {
 }
 
 func TestAutofillWithoutPasskey(t *testing.T) {
-	h := startHandler(t)
-	d := openDemo(t, h)
+	d := openDemo(t)
 	d.authenticator(browsertest.Platform())
 	d.load("")
 	// Unlike a browser with its account chooser, which would wait for the

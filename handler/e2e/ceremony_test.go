@@ -12,8 +12,7 @@ import (
 const chromiumAAGUID = "01020304-0506-0708-0102-030405060708"
 
 func TestRegistration(t *testing.T) {
-	h := startHandler(t)
-	d := openDemo(t, h)
+	d := openDemo(t)
 	auth := d.authenticator(browsertest.Platform())
 	objectID := d.value("objectId")
 
@@ -53,8 +52,7 @@ func TestRegistration(t *testing.T) {
 }
 
 func TestSignIn(t *testing.T) {
-	h := startHandler(t)
-	d := openDemo(t, h)
+	d := openDemo(t)
 	auth := d.authenticator(browsertest.Platform())
 	objectID := d.value("objectId")
 	credentialID := result(t, d.register())["credentialId"].(string)
@@ -95,5 +93,30 @@ func TestSignIn(t *testing.T) {
 			}
 			last = counter
 		})
+	}
+}
+
+// TestSyncedPasskey uses an authenticator whose passkeys are backed up, as
+// a password manager's are: the handler reports them as synced.
+func TestSyncedPasskey(t *testing.T) {
+	d := openDemo(t)
+	opts := browsertest.Platform()
+	opts.DefaultBackupEligibility = true
+	opts.DefaultBackupState = true
+	d.authenticator(opts)
+
+	if res := result(t, d.register()); res["passkeySynced"] != true {
+		t.Errorf("register-finish answered %v, want passkeySynced true", res)
+	}
+	rows, _ := d.devices()
+	if len(rows) != 1 || rows[0].Cells[2] != "yes" {
+		t.Errorf("#devices shows %v, want one synced passkey", rows)
+	}
+	if res := result(t, d.signInUsernameless()); res["passkeySynced"] != true {
+		t.Errorf("login-finish answered %v, want passkeySynced true", res)
+	}
+	devices := decodeDevices(t, result(t, d.mustOK("#listDevices", "list")))
+	if len(devices) != 1 || !devices[0].BackupEligible || !devices[0].BackupState {
+		t.Errorf("list-devices gives %+v, want backupEligible and backupState", devices)
 	}
 }

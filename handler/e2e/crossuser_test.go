@@ -31,8 +31,8 @@ func assertion(t *testing.T, d *demo, begin map[string]string, only string) stri
 // TestCrossUser has two users with a passkey each on one authenticator and
 // checks that neither can use or manage the other's.
 func TestCrossUser(t *testing.T) {
-	h := startHandler(t)
-	d := openDemo(t, h)
+	d := openDemo(t)
+	h := d.h
 	auth := d.authenticator(browsertest.Platform())
 	alice := d.value("objectId")
 	aliceCred := result(t, d.register())["credentialId"].(string)

@@ -11,8 +11,7 @@ import (
 )
 
 func TestSecondAuthenticator(t *testing.T) {
-	h := startHandler(t)
-	d := openDemo(t, h)
+	d := openDemo(t)
 	platform := d.authenticator(browsertest.Platform())
 	first := result(t, d.register())["credentialId"].(string)
 
@@ -81,8 +80,7 @@ func TestSecondAuthenticator(t *testing.T) {
 }
 
 func TestManageDevices(t *testing.T) {
-	h := startHandler(t)
-	d := openDemo(t, h)
+	d := openDemo(t)
 	platform := d.authenticator(browsertest.Platform())
 	first := result(t, d.register())["credentialId"].(string)
 	// The second passkey of the user comes from a security key (the
@@ -126,6 +124,13 @@ func TestManageDevices(t *testing.T) {
 	rows, count = d.devices()
 	if count != "1" || len(rows) != 1 || rows[0].ID != first || rows[0].Cells[0] != "Phone" {
 		t.Errorf("after delete #devices shows %v (data-count %q), want only the renamed first passkey", rows, count)
+	}
+
+	// The security key still holds the deleted passkey; the handler no
+	// longer knows it.
+	o = d.click("#loginUsernameless", "login-usernameless")
+	if o.State != "error" || o.Code != "credential_unknown" {
+		t.Errorf("signing in with a deleted passkey: page shows %s %q (code %q), want credential_unknown", o.State, o.Text, o.Code)
 	}
 
 	// The list the page shows is what list-devices returns.

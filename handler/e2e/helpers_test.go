@@ -35,9 +35,19 @@ const waitTimeout = 20 * time.Second
 
 // startHandler starts the handler binary on a free port with the store of
 // storeEnv.
+// When the test ends, a log line at level ERROR (an internal error, a
+// status of 500 or above) fails it.
 func startHandler(t *testing.T) *testenv.Handler {
 	t.Helper()
-	return testenv.StartHandler(t, "", storeEnv()...)
+	h := testenv.StartHandler(t, "", storeEnv()...)
+	t.Cleanup(func() {
+		for _, line := range strings.Split(h.Log(), "\n") {
+			if strings.Contains(line, `"level":"ERROR"`) {
+				t.Errorf("the handler logged an error: %s", line)
+			}
+		}
+	})
+	return h
 }
 
 // recorder wraps window.fetch in every document of the tab and keeps each
@@ -65,11 +75,14 @@ type demo struct {
 	h   *testenv.Handler
 }
 
-// openDemo opens a new tab with the fetch recorder and loads the demo page
-// with autofill off, so that only the buttons a test clicks run ceremonies.
-func openDemo(t *testing.T, h *testenv.Handler) *demo {
+// openDemo opens a new tab with the fetch recorder, starts a handler and
+// loads its demo page with autofill off, so that only the buttons a test
+// clicks run ceremonies. The tab comes first: without Chromium the test
+// skips before building the handler.
+func openDemo(t *testing.T) *demo {
 	t.Helper()
 	tab := browsertest.NewTab(t)
+	h := startHandler(t)
 	if _, err := chromedp.Call(tab, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: recorder}); err != nil {
 		t.Fatalf("installing the fetch recorder: %v", err)
 	}

@@ -23,8 +23,7 @@ func TestLyingAuthenticator(t *testing.T) {
 		{name: "no user verification at registration", register: true, badUV: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := startHandler(t)
-			d := openDemo(t, h)
+			d := openDemo(t)
 			auth := d.authenticator(browsertest.Platform())
 			action, selector, fn := "login-named", "#loginNamed", "login-finish"
 			if tc.register {
@@ -57,8 +56,7 @@ func TestLyingAuthenticator(t *testing.T) {
 // the browser with NotAllowedError, the page shows it as cancelled and
 // sends nothing to finish.
 func TestUserNotVerified(t *testing.T) {
-	h := startHandler(t)
-	d := openDemo(t, h)
+	d := openDemo(t)
 	auth := d.authenticator(browsertest.Platform())
 	registered := d.value("objectId")
 	d.register()

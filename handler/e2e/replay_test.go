@@ -12,8 +12,8 @@ import (
 // a call times out: the identical body gets the same success again; any
 // other body on the used challenge is refused with challenge_used.
 func TestFinishRetry(t *testing.T) {
-	h := startHandler(t)
-	d := openDemo(t, h)
+	d := openDemo(t)
+	h := d.h
 	d.authenticator(browsertest.Platform())
 	objectID := d.value("objectId")
 

@@ -14,8 +14,8 @@ import (
 // TestRestart checks that passkeys, their names and sign counters outlive
 // the handler process: the same store, a new process, the same page.
 func TestRestart(t *testing.T) {
-	h := startHandler(t)
-	d := openDemo(t, h)
+	d := openDemo(t)
+	h := d.h
 	auth := d.authenticator(browsertest.Platform())
 	objectID := d.value("objectId")
 	d.set("deviceName", "Before restart")
