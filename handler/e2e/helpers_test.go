@@ -23,11 +23,26 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(browsertest.Main(m)) }
 
-// storeEnv returns the settings that select the store of the handlers the
-// tests start: PASSKEY_E2E_STORE_ENV split on white space; none means the
-// embedded store in the handler's temporary directory. A test binary that
-// wants another store may replace it.
-var storeEnv = func() []string { return strings.Fields(os.Getenv("PASSKEY_E2E_STORE_ENV")) }
+// storeEnv returns the settings that select the store of a handler the
+// test starts. PASSKEY_E2E_STORE=cosmos gives each test a database of its
+// own on testenv.StartCosmos (the project's Cosmos test server, or the
+// account PASSKEY_COSMOS_ENDPOINT names); PASSKEY_E2E_STORE_ENV adds
+// settings of its own (white-space separated NAME=VALUE pairs); neither
+// means the embedded store in the handler's temporary directory. A test
+// binary that wants another store may replace the function.
+var storeEnv = func(t *testing.T) []string {
+	t.Helper()
+	var env []string
+	switch store := os.Getenv("PASSKEY_E2E_STORE"); store {
+	case "", "embedded":
+	case "cosmos":
+		c := testenv.StartCosmos(t)
+		env = c.HandlerEnv(c.Database(t))
+	default:
+		t.Fatalf("PASSKEY_E2E_STORE=%q: want embedded or cosmos", store)
+	}
+	return append(env, strings.Fields(os.Getenv("PASSKEY_E2E_STORE_ENV"))...)
+}
 
 // waitTimeout bounds each wait for the page; it only turns a hang into a
 // failure, it is not an assertion on speed.
@@ -39,7 +54,7 @@ const waitTimeout = 20 * time.Second
 // status of 500 or above) fails it.
 func startHandler(t *testing.T) *testenv.Handler {
 	t.Helper()
-	h := testenv.StartHandler(t, "", storeEnv()...)
+	h := testenv.StartHandler(t, "", storeEnv(t)...)
 	t.Cleanup(func() {
 		for _, line := range strings.Split(h.Log(), "\n") {
 			if strings.Contains(line, `"level":"ERROR"`) {
