@@ -33,9 +33,14 @@
     return $('objectId').value.trim();
   }
 
+  // setObjectId shows the objectId and keeps it for the next visit.
+  function setObjectId(id) {
+    $('objectId').value = id;
+    localStorage.setItem('passkeys-demo-objectId', id);
+  }
+
   function newObjectId() {
-    $('objectId').value = crypto.randomUUID();
-    localStorage.setItem('passkeys-demo-objectId', $('objectId').value);
+    setObjectId(crypto.randomUUID());
   }
 
   function register() {
@@ -67,7 +72,7 @@
         return api('login-finish', finish);
       })
       .then(function (res) {
-        $('objectId').value = res.objectId;
+        setObjectId(res.objectId);
         show('Signed in as ' + res.objectId + ' with "' + res.deviceName + '".', 'ok', res);
       });
   }
