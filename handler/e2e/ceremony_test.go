@@ -94,6 +94,12 @@ func TestSignIn(t *testing.T) {
 			last = counter
 		})
 	}
+
+	// The page keeps the signed-in user's objectId across a reload.
+	d.load("?autofill=off")
+	if got := d.value("objectId"); got != objectID {
+		t.Errorf("after a reload the page shows objectId %q, want the signed-in %q", got, objectID)
+	}
 }
 
 // TestSyncedPasskey uses an authenticator whose passkeys are backed up, as
