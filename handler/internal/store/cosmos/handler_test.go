@@ -29,6 +29,12 @@ func startHandlers(t *testing.T, c *testenv.Cosmos, n int) []*testenv.Handler {
 		if !bytes.Contains([]byte(hs[i].Log()), []byte(`"store":"cosmos"`)) {
 			t.Fatalf("handler %d does not use the Cosmos store; log:\n%s", i, hs[i].Log())
 		}
+		h := hs[i]
+		t.Cleanup(func() {
+			if c.Key != "" && bytes.Contains([]byte(h.Log()), []byte(c.Key)) {
+				t.Errorf("the handler logged the Cosmos account key")
+			}
+		})
 	}
 	return hs
 }
