@@ -16,7 +16,12 @@ func TestRegistration(t *testing.T) {
 	auth := d.authenticator(browsertest.Platform())
 	objectID := d.value("objectId")
 
-	o := d.register()
+	o := d.click("#loginNamed", "login-named")
+	if o.State != "error" || o.Code != "no_devices" {
+		t.Errorf("named sign-in before registering: page shows %s %q (code %q), want no_devices", o.State, o.Text, o.Code)
+	}
+
+	o = d.register()
 	res := result(t, o)
 	if res["deviceCount"] != float64(1) || res["credentialId"] == "" {
 		t.Fatalf("register-finish answered %v, want deviceCount 1 and a credentialId", res)
@@ -125,4 +130,23 @@ func TestSyncedPasskey(t *testing.T) {
 	if len(devices) != 1 || !devices[0].BackupEligible || !devices[0].BackupState {
 		t.Errorf("list-devices gives %+v, want backupEligible and backupState", devices)
 	}
+}
+
+// TestAPIKey runs the page against a handler that checks API keys, as it
+// does when it listens beyond loopback: the page sends the key it is given.
+func TestAPIKey(t *testing.T) {
+	const key = "e2e-api-key-0123456789"
+	d := openDemo(t, "PASSKEY_API_KEYS="+key)
+	d.authenticator(browsertest.Platform())
+
+	o := d.click("#register", "register")
+	if o.State != "error" || o.Code != "unauthorized" {
+		t.Fatalf("registering without the key: page shows %s %q (code %q), want unauthorized", o.State, o.Text, o.Code)
+	}
+	if c := d.lastCall("register-begin"); c.Status != 401 {
+		t.Errorf("register-begin without the key answered %d, want 401", c.Status)
+	}
+	d.set("apiKey", key)
+	d.register()
+	d.signInUsernameless()
 }

@@ -49,12 +49,12 @@ var storeEnv = func(t *testing.T) []string {
 const waitTimeout = 20 * time.Second
 
 // startHandler starts the handler binary on a free port with the store of
-// storeEnv.
+// storeEnv and the settings in env.
 // When the test ends, a log line at level ERROR (an internal error, a
 // status of 500 or above) fails it.
-func startHandler(t *testing.T) *testenv.Handler {
+func startHandler(t *testing.T, env ...string) *testenv.Handler {
 	t.Helper()
-	h := testenv.StartHandler(t, "", storeEnv(t)...)
+	h := testenv.StartHandler(t, "", append(storeEnv(t), env...)...)
 	t.Cleanup(func() {
 		for _, line := range strings.Split(h.Log(), "\n") {
 			if strings.Contains(line, `"level":"ERROR"`) {
@@ -92,12 +92,12 @@ type demo struct {
 
 // openDemo opens a new tab with the fetch recorder, starts a handler and
 // loads its demo page with autofill off, so that only the buttons a test
-// clicks run ceremonies. The tab comes first: without Chromium the test
-// skips before building the handler.
-func openDemo(t *testing.T) *demo {
+// clicks run ceremonies. env adds handler settings. The tab comes first:
+// without Chromium the test skips before building the handler.
+func openDemo(t *testing.T, env ...string) *demo {
 	t.Helper()
 	tab := browsertest.NewTab(t)
-	h := startHandler(t)
+	h := startHandler(t, env...)
 	if _, err := chromedp.Call(tab, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: recorder}); err != nil {
 		t.Fatalf("installing the fetch recorder: %v", err)
 	}
