@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+
 	"github.com/passkeys-b2c/passkeys/handler/internal/config"
 	"github.com/passkeys-b2c/passkeys/handler/internal/passkey"
 	"github.com/passkeys-b2c/passkeys/handler/internal/store/cosmos"
@@ -78,8 +80,19 @@ type fixture struct {
 
 func newFixture(t testing.TB, c *testenv.Cosmos) *fixture {
 	t.Helper()
+	return newFixtureVia(t, c, nil)
+}
+
+// newFixtureVia sends the SDK's requests through wrap(counter) when wrap
+// is not nil.
+func newFixtureVia(t testing.TB, c *testenv.Cosmos, wrap func(*counter) policy.Transporter) *fixture {
+	t.Helper()
 	count := newCounter()
-	store := open(t, c, cosmos.Options{Transport: count})
+	var transport policy.Transporter = count
+	if wrap != nil {
+		transport = wrap(count)
+	}
+	store := open(t, c, cosmos.Options{Transport: transport})
 	cfg := config.Config{RPID: "localhost", RPName: "Passkeys", RPOrigins: []string{origin}, SessionTTL: 5 * time.Minute, Attestation: "direct"}
 	wa, err := cfg.WebAuthn()
 	if err != nil {
@@ -278,5 +291,69 @@ func TestSessionExpiresByTTL(t *testing.T) {
 	}
 	if _, won, err := s.ClaimSession(ctx, later.Challenge, "x"); err != nil || !won {
 		t.Fatalf("the unexpired session: won=%v, %v; want it claimed", won, err)
+	}
+}
+
+// failing makes the SDK's requests that match fail as if the connection
+// broke, so a test can cut a function off between two of its requests.
+type failing struct {
+	next *counter
+
+	mu    sync.Mutex
+	match func(*http.Request) bool
+}
+
+func (f *failing) set(match func(*http.Request) bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.match = match
+}
+
+func (f *failing) Do(req *http.Request) (*http.Response, error) {
+	f.mu.Lock()
+	match := f.match
+	f.mu.Unlock()
+	if match != nil && match(req) {
+		return nil, errors.New("connection reset by the test")
+	}
+	return f.next.Do(req)
+}
+
+// TestCutOffBetweenClaimAndWrite fails the user write of a register-finish
+// after its claim succeeded: the call is storage_unavailable, the user
+// record is unchanged, and B2C's identical retry then stores the passkey
+// exactly once.
+func TestCutOffBetweenClaimAndWrite(t *testing.T) {
+	c := testenv.StartCosmos(t)
+	fail := &failing{}
+	f := newFixtureVia(t, c, func(count *counter) policy.Transporter { fail.next = count; return fail })
+	ctx := context.Background()
+	const user = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
+	f.registerFinish(t, nil, user, f.registerBegin(t, user))
+
+	options := f.registerBegin(t, user)
+	cred, err := newAuthenticator(t).Register(options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := passkey.RegisterFinishRequest{ObjectID: user, Credential: cred}
+	fail.set(func(r *http.Request) bool {
+		return strings.Contains(r.URL.Path, "/colls/"+cosmos.UsersContainer+"/docs") && r.Method != http.MethodGet
+	})
+	if _, err := f.svc.RegisterFinish(ctx, req); passkey.ErrorCode(err) != passkey.CodeStorageUnavailable {
+		t.Fatalf("RegisterFinish with the user write failing = %v; want storage_unavailable", err)
+	}
+	fail.set(nil)
+	if u, err := f.store.GetUser(ctx, user); err != nil || len(u.Credentials) != 1 {
+		t.Fatalf("after the cut-off finish: %v, %v; want the user unchanged with 1 passkey", u, err)
+	}
+	for range 2 {
+		res, err := f.svc.RegisterFinish(ctx, req)
+		if err != nil || res.DeviceCount != 2 {
+			t.Fatalf("B2C's retry of the finish = %+v, %v; want success with 2 passkeys", res, err)
+		}
+	}
+	if u, err := f.store.GetUser(ctx, user); err != nil || len(u.Credentials) != 2 {
+		t.Fatalf("after the retries: %v, %v; want 2 passkeys", u, err)
 	}
 }
