@@ -29,7 +29,7 @@ func TestMain(m *testing.M) { os.Exit(browsertest.Main(m)) }
 // account PASSKEY_COSMOS_ENDPOINT names); PASSKEY_E2E_STORE_ENV adds
 // settings of its own (white-space separated NAME=VALUE pairs); neither
 // means the embedded store in the handler's temporary directory. A test
-// binary that wants another store may replace the function.
+// file of this package that needs another store may replace the function.
 var storeEnv = func(t *testing.T) []string {
 	t.Helper()
 	var env []string

@@ -15,12 +15,12 @@ func TestLyingAuthenticator(t *testing.T) {
 		name string
 		// register is whether the lie is told at registration rather than
 		// at sign-in.
-		register              bool
-		bogusSignature, badUV bool
+		register bool
+		lies     browsertest.Overrides
 	}{
-		{name: "bogus signature", bogusSignature: true},
-		{name: "no user verification at sign-in", badUV: true},
-		{name: "no user verification at registration", register: true, badUV: true},
+		{name: "bogus signature", lies: browsertest.Overrides{BogusSignature: true}},
+		{name: "no user verification at sign-in", lies: browsertest.Overrides{BadUV: true}},
+		{name: "no user verification at registration", register: true, lies: browsertest.Overrides{BadUV: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := openDemo(t)
@@ -32,7 +32,7 @@ func TestLyingAuthenticator(t *testing.T) {
 				d.register()
 			}
 
-			auth.Override(t, tc.bogusSignature, tc.badUV, false)
+			auth.Override(t, tc.lies)
 			o := d.click(selector, action)
 			if o.State != "error" || o.Code != "credential_rejected" {
 				t.Fatalf("page shows %s %q (code %q), want credential_rejected", o.State, o.Text, o.Code)
@@ -45,7 +45,7 @@ func TestLyingAuthenticator(t *testing.T) {
 			}
 
 			// An honest answer afterwards succeeds.
-			auth.Override(t, false, false, false)
+			auth.Override(t, browsertest.Overrides{})
 			d.mustOK(selector, action)
 		})
 	}

@@ -219,16 +219,26 @@ func (a *Authenticator) Credentials(t testing.TB) []*webauthn.Credential {
 	return res.Credentials
 }
 
-// Override makes the authenticator lie in its next responses (a bogus
-// signature, no user verification, no user presence) until called again
-// with all false.
-func (a *Authenticator) Override(t testing.TB, bogusSignature, badUV, badUP bool) {
+// Overrides are lies an authenticator can tell in its responses, for
+// negative tests; the zero value tells none.
+type Overrides struct {
+	// BogusSignature replaces the signature with zeros.
+	BogusSignature bool
+	// BadUV clears the user-verified flag.
+	BadUV bool
+	// BadUP clears the user-present flag.
+	BadUP bool
+}
+
+// Override makes the authenticator tell the lies in its next responses,
+// until Override is called again (with the zero Overrides to stop).
+func (a *Authenticator) Override(t testing.TB, o Overrides) {
 	t.Helper()
 	_, err := chromedp.Call(a.ctx, webauthn.SetResponseOverrideBits, webauthn.SetResponseOverrideBitsParams{
 		AuthenticatorID:  a.ID,
-		IsBogusSignature: &bogusSignature,
-		IsBadUV:          &badUV,
-		IsBadUP:          &badUP,
+		IsBogusSignature: &o.BogusSignature,
+		IsBadUV:          &o.BadUV,
+		IsBadUP:          &o.BadUP,
 	})
 	if err != nil {
 		t.Fatalf("WebAuthn.setResponseOverrideBits: %v", err)
