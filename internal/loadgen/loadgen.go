@@ -493,11 +493,25 @@ func (r *Runner) send(ctx context.Context, function string, body []byte) (map[st
 	}
 	if resp.StatusCode != http.StatusOK {
 		code, _ := out["code"].(string)
+		if !errorShape(out, resp.StatusCode) {
+			code = "not-in-contract-shape"
+		}
 		r.record(function, elapsed, fmt.Sprintf("%d %s", resp.StatusCode, code))
 		return out, &StatusError{Function: function, Status: resp.StatusCode, Code: code, Body: string(raw)}
 	}
 	r.record(function, elapsed, "")
 	return out, nil
+}
+
+// errorShape reports whether an error body has the contract's fields, with
+// the HTTP status repeated in status.
+func errorShape(body map[string]any, status int) bool {
+	for _, k := range []string{"version", "code", "userMessage", "developerMessage", "requestId"} {
+		if s, ok := body[k].(string); !ok || s == "" {
+			return false
+		}
+	}
+	return number(body["status"]) == status
 }
 
 func (r *Runner) record(function string, d time.Duration, errKey string) {
