@@ -51,7 +51,8 @@ type Session struct {
 	ExpiresAt time.Time            `json:"expiresAt"`
 	// User is the user record as read when the ceremony began, so that a
 	// finish can write it back without reading it again; a stale copy is
-	// detected by its Version and read afresh.
+	// detected by its Version and read afresh. UserVersion "" means the
+	// user had no record yet.
 	User        *User  `json:"user,omitempty"`
 	UserVersion string `json:"userVersion,omitempty"`
 	// Claim is set once, atomically, by the first finish call: the digest

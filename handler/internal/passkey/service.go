@@ -519,11 +519,11 @@ func (s *Service) saveSession(ctx context.Context, ceremony Ceremony, user *User
 		ExpiresAt: s.opts.Now().Add(s.opts.SessionTTL).UTC(),
 	}
 	if user != nil {
+		// The snapshot of a user with no record yet (Version "") tells the
+		// finish to create the record without reading it first.
 		session.UserID = user.ID
-		if user.Version != "" {
-			session.User = user
-			session.UserVersion = user.Version
-		}
+		session.User = user
+		session.UserVersion = user.Version
 	}
 	if err := s.store.CreateSession(ctx, session); err != nil {
 		return fmt.Errorf("storing the challenge session: %w", err)
