@@ -7,6 +7,10 @@
   // Both are mirrored on #status (data-action, data-seq, data-state
   // busy|ok|error, data-code) so a test can wait for an outcome.
   var action = '', seq = 0;
+  // locale is the browser's language, as B2C's {Culture:RFC5646} would be:
+  // sent with every call for userMessage and used for passkey.js's own
+  // messages, so that one page speaks one language.
+  var locale = navigator.language || 'en';
 
   function show(text, state, data) {
     var status = $('status');
@@ -22,10 +26,11 @@
 
   function fail(err) {
     if (err && err.userMessage) return show(err.userMessage + ' (' + err.code + ')', 'error', err);
-    show(Passkeys.message(err && err.kind), 'error', { kind: err && err.kind, detail: String(err && err.message) });
+    show(Passkeys.message(err && err.kind, locale), 'error', { kind: err && err.kind, detail: String(err && err.message) });
   }
 
   function api(name, body) {
+    body.locale = locale;
     return Passkeys.call(base, name, body, $('apiKey').value);
   }
 
@@ -44,7 +49,7 @@
   }
 
   function register() {
-    show(Passkeys.message('working'), 'busy');
+    show(Passkeys.message('working', locale), 'busy');
     return api('register-begin', { objectId: objectId(), userName: $('userName').value, displayName: $('userName').value })
       .then(function (begin) { return Passkeys.register(begin.options); })
       .then(function (credential) {
@@ -63,7 +68,7 @@
     var begin = {};
     if (named) begin.objectId = objectId();
     if (mediation) begin.mediation = mediation;
-    if (!mediation) show(Passkeys.message('working'), 'busy');
+    if (!mediation) show(Passkeys.message('working', locale), 'busy');
     return api('login-begin', begin)
       .then(function (res) { return Passkeys.signIn(res.options, { signal: signal }); })
       .then(function (credential) {
@@ -175,7 +180,7 @@
     $('loginNamed').onclick = run('login-named', function () { return login(true); });
     $('loginUsernameless').onclick = run('login-usernameless', function () { return login(false); });
     $('listDevices').onclick = run('list', listAction);
-    if (!Passkeys.supported()) show(Passkeys.message('unsupported'), 'error');
+    if (!Passkeys.supported()) show(Passkeys.message('unsupported', locale), 'error');
     startAutofill();
   });
 })();
