@@ -98,20 +98,26 @@ func TestManageDevices(t *testing.T) {
 		t.Errorf("the second passkey is named %q, want the given name", name)
 	}
 
-	// Rename through the row's button; the page asks with prompt().
-	stubPrompt(t, d, "Phone")
-	o := d.mustOK(fmt.Sprintf(`#devices tr[data-id=%q] button.rename`, first), "rename")
-	if res := result(t, o); res["deviceName"] != "Phone" {
-		t.Errorf("rename-device answered %v, want deviceName Phone", res)
-	}
-	rows, _ = d.devices()
-	if name := rowName(rows, first); name != "Phone" {
-		t.Errorf("after rename the row shows %q, want Phone", name)
+	// Rename through the row's button; the page asks with prompt(). A
+	// name with markup is text, not markup.
+	for _, name := range []string{`<img src=x onerror="document.title='owned'">`, "Phone"} {
+		stubPrompt(t, d, name)
+		o := d.mustOK(fmt.Sprintf(`#devices tr[data-id=%q] button.rename`, first), "rename")
+		if res := result(t, o); res["deviceName"] != name {
+			t.Errorf("rename-device answered %v, want deviceName %q", res, name)
+		}
+		rows, _ = d.devices()
+		if got := rowName(rows, first); got != name {
+			t.Errorf("after rename the row shows %q, want %q", got, name)
+		}
+		if n := eval[int](d, `document.querySelectorAll('#devices img').length`); n != 0 {
+			t.Errorf("the device name became %d elements", n)
+		}
 	}
 
 	// A name the contract refuses is shown as an error and changes nothing.
 	stubPrompt(t, d, strings.Repeat("x", 65))
-	o = d.click(fmt.Sprintf(`#devices tr[data-id=%q] button.rename`, first), "rename")
+	o := d.click(fmt.Sprintf(`#devices tr[data-id=%q] button.rename`, first), "rename")
 	if o.State != "error" || o.Code != "invalid_request" {
 		t.Errorf("renaming to 65 characters: page shows %s %q (code %q), want invalid_request", o.State, o.Text, o.Code)
 	}
@@ -137,6 +143,25 @@ func TestManageDevices(t *testing.T) {
 	list := result(t, d.mustOK("#listDevices", "list"))
 	if list["deviceCount"] != float64(1) || fmt.Sprint(list["deviceNames"]) != "[Phone]" {
 		t.Errorf("list-devices answered %v, want one device named Phone", list)
+	}
+}
+
+// TestDeviceLimit registers up to PASSKEY_DEVICE_LIMIT and one more.
+func TestDeviceLimit(t *testing.T) {
+	d := openDemo(t, "PASSKEY_DEVICE_LIMIT=1")
+	platform := d.authenticator(browsertest.Platform())
+	d.register()
+	platform.Remove(t)
+	key := d.authenticator(browsertest.SecurityKey())
+	o := d.click("#register", "register")
+	if o.State != "error" || o.Code != "device_limit" {
+		t.Fatalf("registering beyond the limit: page shows %s %q (code %q), want device_limit", o.State, o.Text, o.Code)
+	}
+	if c := d.lastCall("register-begin"); c.Status != 409 {
+		t.Errorf("register-begin answered %d, want 409", c.Status)
+	}
+	if n := len(key.Credentials(t)); n != 0 {
+		t.Errorf("the security key made %d credentials, want none", n)
 	}
 }
 
