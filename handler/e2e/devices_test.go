@@ -30,8 +30,8 @@ func TestSecondAuthenticator(t *testing.T) {
 	}
 
 	// A security key on USB registers a second passkey for the user. The
-	// platform authenticator goes: Chromium refuses requests while several
-	// virtual authenticators are present.
+	// platform authenticator goes first: with both present, Chromium sends
+	// a request to each, and the page gets whichever answers first.
 	platform.Remove(t)
 	key := d.authenticator(browsertest.SecurityKey())
 	res := result(t, d.register())

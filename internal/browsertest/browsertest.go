@@ -12,6 +12,21 @@
 //		...
 //	}
 //
+// What Chromium's virtual authenticators do (Chromium 156):
+//
+//   - A tab holds at most one authenticator with the internal transport;
+//     add others with another one (SecurityKey is on USB).
+//   - With several authenticators present, Chromium sends a create() or
+//     get() to each of them (a create() makes a credential on every one
+//     that is not excluded) and the page gets whichever answers first.
+//     Remove the authenticators a test no longer needs.
+//   - There is no account chooser: a conditional (autofill) get() is
+//     answered at once with a discoverable credential the authenticator
+//     holds for the RP ID, or refused with NotAllowedError when it holds
+//     none.
+//   - Sign counters may grow by more than one per ceremony: compare them
+//     with Authenticator.Credentials, not with a count of your own.
+//
 // When Chromium is not installed the tests skip, or fail with CI=true (see
 // testenv.Missing). PASSKEY_CHROMIUM names the browser binary to use.
 package browsertest
