@@ -83,6 +83,20 @@ func TestCrossUser(t *testing.T) {
 				wantError(t, tc.fn+" of another user's passkey", status, body, 409, "credential_unknown")
 			})
 		}
+		// Through the page: alice's devices are listed, then the objectId
+		// becomes bob's, and the buttons of alice's row send bob's objectId
+		// with alice's credential id.
+		d := d.in(t)
+		d.set("objectId", alice)
+		d.mustOK("#listDevices", "list")
+		d.set("objectId", bob)
+		stubPrompt(t, d, "Mine now")
+		for _, button := range []string{"rename", "delete"} {
+			o := d.click(fmt.Sprintf(`#devices tr[data-id=%q] button.%s`, aliceCred, button), button)
+			if o.State != "error" || o.Code != "credential_unknown" {
+				t.Errorf("%s of alice's passkey as bob on the page: %s %q (code %q), want credential_unknown", button, o.State, o.Text, o.Code)
+			}
+		}
 		for _, u := range []struct{ objectID, credential string }{{alice, aliceCred}, {bob, bobCred}} {
 			status, list := postJSON(t, h, "list-devices", map[string]string{"objectId": u.objectID})
 			devices := decodeDevices(t, list)
