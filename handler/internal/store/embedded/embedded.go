@@ -8,6 +8,7 @@ package embedded
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -28,11 +29,34 @@ var (
 const FileName = "passkeys.db"
 
 // Store keeps users and sessions in one bbolt file.
+//
+// Every write is durable when its method returns (bbolt syncs the file at
+// each commit). Writes that arrive while a commit is under way are
+// committed together in the next transaction (group commit), so that
+// concurrent ceremonies share the cost of a sync instead of queueing for
+// one each; a write that arrives alone is committed at once.
 type Store struct {
-	db   *bolt.DB
-	stop chan struct{}
-	done chan struct{}
+	db     *bolt.DB
+	stop   chan struct{}
+	done   chan struct{}
+	writes chan *write // unbuffered: a write is either taken or refused
+	wrote  chan struct{}
 }
+
+// write is one write transaction function waiting for its commit. Its
+// function may return passkey.ErrConflict or passkey.ErrNotFound only
+// before it writes anything, so that its refusal does not spoil the
+// writes it shares a transaction with; it may run more than once.
+type write struct {
+	fn   func(*bolt.Tx) error
+	done chan error
+}
+
+// maxGroup bounds how many writes share one transaction.
+const maxGroup = 128
+
+// errClosed is returned by writes after Close.
+var errClosed = errors.New("embedded store: closed")
 
 var _ passkey.Store = (*Store)(nil)
 
@@ -64,16 +88,85 @@ func Open(dir string, sweepEvery time.Duration) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	s := &Store{db: db, stop: make(chan struct{}), done: make(chan struct{})}
+	s := &Store{db: db, stop: make(chan struct{}), done: make(chan struct{}), writes: make(chan *write), wrote: make(chan struct{})}
 	go s.sweep(sweepEvery)
+	go s.commit()
 	return s, nil
 }
 
-// Close stops the sweeper and closes the file.
+// Close stops the sweeper and the committer and closes the file.
 func (s *Store) Close() error {
 	close(s.stop)
 	<-s.done
+	<-s.wrote
 	return s.db.Close()
+}
+
+// update runs fn in a write transaction, possibly together with other
+// writes, and returns once that transaction is committed and synced.
+func (s *Store) update(fn func(*bolt.Tx) error) error {
+	w := &write{fn: fn, done: make(chan error, 1)}
+	select {
+	case s.writes <- w:
+		return <-w.done
+	case <-s.stop:
+		return errClosed
+	}
+}
+
+// commit takes the writes one group at a time: the first that arrives,
+// and every other one already waiting.
+func (s *Store) commit() {
+	defer close(s.wrote)
+	for {
+		var group []*write
+		select {
+		case <-s.stop:
+			return
+		case w := <-s.writes:
+			group = append(group, w)
+		}
+	more:
+		for len(group) < maxGroup {
+			select {
+			case w := <-s.writes:
+				group = append(group, w)
+			default:
+				break more
+			}
+		}
+		s.commitGroup(group)
+	}
+}
+
+// commitGroup commits the writes in one transaction. A refusal
+// (ErrConflict, ErrNotFound) is that write's answer and the others go on;
+// any other failure rolls the transaction back and each write runs again
+// in a transaction of its own.
+func (s *Store) commitGroup(group []*write) {
+	if len(group) == 1 {
+		group[0].done <- s.db.Update(group[0].fn)
+		return
+	}
+	results := make([]error, len(group))
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for i, w := range group {
+			results[i] = w.fn(tx)
+			if err := results[i]; err != nil && !errors.Is(err, passkey.ErrConflict) && !errors.Is(err, passkey.ErrNotFound) {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		for _, w := range group {
+			w.done <- s.db.Update(w.fn)
+		}
+		return
+	}
+	for i, w := range group {
+		w.done <- results[i]
+	}
 }
 
 // GetUser returns passkey.ErrNotFound when the user has no record.
@@ -93,8 +186,8 @@ func (s *Store) GetUser(_ context.Context, id string) (*passkey.User, error) {
 
 // CreateUser returns passkey.ErrConflict when the user exists.
 func (s *Store) CreateUser(_ context.Context, u *passkey.User) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		if _, err := readUser(tx, u.ID); err == nil {
+	return s.update(func(tx *bolt.Tx) error {
+		if tx.Bucket(usersBucket).Get([]byte(u.ID)) != nil {
 			return passkey.ErrConflict
 		}
 		return writeUser(tx, u, 1)
@@ -104,15 +197,15 @@ func (s *Store) CreateUser(_ context.Context, u *passkey.User) error {
 // ReplaceUser returns passkey.ErrNotFound when the user is gone and
 // passkey.ErrConflict when it was written since u was read.
 func (s *Store) ReplaceUser(_ context.Context, u *passkey.User) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		rec, err := readUser(tx, u.ID)
+	return s.update(func(tx *bolt.Tx) error {
+		version, err := readVersion(tx, u.ID)
 		if err != nil {
 			return err
 		}
-		if strconv.FormatUint(rec.Version, 10) != u.Version {
+		if strconv.FormatUint(version, 10) != u.Version {
 			return passkey.ErrConflict
 		}
-		return writeUser(tx, u, rec.Version+1)
+		return writeUser(tx, u, version+1)
 	})
 }
 
@@ -122,7 +215,7 @@ func (s *Store) CreateSession(_ context.Context, session *passkey.Session) error
 	if err != nil {
 		return err
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(sessionsBucket)
 		if b.Get([]byte(session.Challenge)) != nil {
 			return passkey.ErrConflict
@@ -139,7 +232,8 @@ func (s *Store) ClaimSession(_ context.Context, challenge, claim string) (*passk
 		session passkey.Session
 		won     bool
 	)
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
+		session, won = passkey.Session{}, false // the function may run twice
 		b := tx.Bucket(sessionsBucket)
 		data := b.Get([]byte(challenge))
 		if data == nil {
@@ -213,6 +307,21 @@ func readUser(tx *bolt.Tx, id string) (*record, error) {
 		return nil, fmt.Errorf("decoding user: %w", err)
 	}
 	return &rec, nil
+}
+
+// readVersion reads only the version of the user's record.
+func readVersion(tx *bolt.Tx, id string) (uint64, error) {
+	data := tx.Bucket(usersBucket).Get([]byte(id))
+	if data == nil {
+		return 0, passkey.ErrNotFound
+	}
+	var rec struct {
+		Version uint64 `json:"version"`
+	}
+	if err := json.Unmarshal(data, &rec); err != nil {
+		return 0, fmt.Errorf("decoding user: %w", err)
+	}
+	return rec.Version, nil
 }
 
 func writeUser(tx *bolt.Tx, u *passkey.User, version uint64) error {
