@@ -85,7 +85,15 @@ func New(service *passkey.Service, opts Options) *Server {
 	return s
 }
 
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+// ServeHTTP routes function names without regard to case, as the Functions
+// host does before it forwards a request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if name, ok := strings.CutPrefix(r.URL.Path, "/api/"); ok && name != strings.ToLower(name) && !strings.Contains(name, "/") {
+		r.URL.Path = "/api/" + strings.ToLower(name)
+		r.URL.RawPath = ""
+	}
+	s.mux.ServeHTTP(w, r)
+}
 
 // Functions lists the function names the server routes, for checks against
 // the functions/ folders: the POST functions and "pages".

@@ -153,6 +153,7 @@ func TestServeErrors(t *testing.T) {
 		{name: "empty key", keys: []string{key}, method: "POST", path: "/api/register-begin", body: `{}`, headers: map[string]string{"x-api-key": ""}, code: passkey.CodeUnauthorized},
 		{name: "right key, missing claim", keys: []string{key}, method: "POST", path: "/api/register-begin", body: `{}`, headers: map[string]string{"x-functions-key": key}, code: passkey.CodeInvalidRequest},
 		{name: "unknown function", method: "POST", path: "/api/enrol", body: `{}`, code: passkey.CodeNotFound},
+		{name: "names match without regard to case, as in the host", method: "POST", path: "/api/Delete-Device", body: `{"objectId":"x"}`, code: passkey.CodeInvalidRequest},
 		{name: "too large", method: "POST", path: "/api/list-devices", body: `{"objectId":"` + strings.Repeat("a", MaxBodyBytes) + `"}`, code: passkey.CodeRequestTooLarge},
 		{name: "missing claim", method: "POST", path: "/api/delete-device", body: `{"objectId":"x"}`, code: passkey.CodeInvalidRequest},
 	}
