@@ -9,5 +9,5 @@ import "embed"
 
 // Files are the pages and scripts, served by the handler as they are.
 //
-//go:embed *.html *.js
+//go:embed *.html *.js *.css
 var Files embed.FS
