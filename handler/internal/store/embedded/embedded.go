@@ -6,6 +6,7 @@
 package embedded
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,6 +24,11 @@ import (
 var (
 	usersBucket    = []byte("users")
 	sessionsBucket = []byte("sessions")
+	// claimsBucket holds the claim of each claimed session under its
+	// challenge, so a claim is a small write and the session record is
+	// never rewritten. (Files written before it existed kept the claim
+	// inside the session record; that is still read.)
+	claimsBucket = []byte("claims")
 )
 
 // FileName is the name of the database file inside the data directory.
@@ -77,7 +83,7 @@ func Open(dir string, sweepEvery time.Duration) (*Store, error) {
 		return nil, fmt.Errorf("opening %s (is another handler using it?): %w", filepath.Join(dir, FileName), err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{usersBucket, sessionsBucket} {
+		for _, b := range [][]byte{usersBucket, sessionsBucket, claimsBucket} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -186,17 +192,25 @@ func (s *Store) GetUser(_ context.Context, id string) (*passkey.User, error) {
 
 // CreateUser returns passkey.ErrConflict when the user exists.
 func (s *Store) CreateUser(_ context.Context, u *passkey.User) error {
+	user, err := json.Marshal(u)
+	if err != nil {
+		return err
+	}
 	return s.update(func(tx *bolt.Tx) error {
 		if tx.Bucket(usersBucket).Get([]byte(u.ID)) != nil {
 			return passkey.ErrConflict
 		}
-		return writeUser(tx, u, 1)
+		return writeUser(tx, u, user, 1)
 	})
 }
 
 // ReplaceUser returns passkey.ErrNotFound when the user is gone and
 // passkey.ErrConflict when it was written since u was read.
 func (s *Store) ReplaceUser(_ context.Context, u *passkey.User) error {
+	user, err := json.Marshal(u)
+	if err != nil {
+		return err
+	}
 	return s.update(func(tx *bolt.Tx) error {
 		version, err := readVersion(tx, u.ID)
 		if err != nil {
@@ -205,7 +219,7 @@ func (s *Store) ReplaceUser(_ context.Context, u *passkey.User) error {
 		if strconv.FormatUint(version, 10) != u.Version {
 			return passkey.ErrConflict
 		}
-		return writeUser(tx, u, version+1)
+		return writeUser(tx, u, user, version+1)
 	})
 }
 
@@ -225,36 +239,51 @@ func (s *Store) CreateSession(_ context.Context, session *passkey.Session) error
 }
 
 // ClaimSession returns passkey.ErrNotFound when no session has the
-// challenge. bbolt runs one write transaction at a time, so the
-// read-compare-write below is atomic.
+// challenge. Writes run one transaction at a time, so the read-compare-
+// write below is atomic; the session is decoded after the commit, outside
+// the writer.
 func (s *Store) ClaimSession(_ context.Context, challenge, claim string) (*passkey.Session, bool, error) {
 	var (
-		session passkey.Session
-		won     bool
+		data   []byte
+		stored string
+		won    bool
 	)
+	key := []byte(challenge)
 	err := s.update(func(tx *bolt.Tx) error {
-		session, won = passkey.Session{}, false // the function may run twice
-		b := tx.Bucket(sessionsBucket)
-		data := b.Get([]byte(challenge))
-		if data == nil {
+		data, stored, won = nil, "", false // the function may run twice
+		v := tx.Bucket(sessionsBucket).Get(key)
+		if v == nil {
 			return passkey.ErrNotFound
 		}
-		if err := json.Unmarshal(data, &session); err != nil {
-			return fmt.Errorf("decoding session: %w", err)
-		}
-		if session.Claim != "" {
+		data = append([]byte(nil), v...) // v is only valid inside the transaction
+		claims := tx.Bucket(claimsBucket)
+		if c := claims.Get(key); c != nil {
+			stored = string(c)
 			return nil
 		}
-		session.Claim, won = claim, true
-		data, err := json.Marshal(&session)
-		if err != nil {
-			return err
+		if bytes.Contains(data, []byte(`"claim":`)) { // claimed inside the record, by an older handler
+			var old struct {
+				Claim string `json:"claim"`
+			}
+			if err := json.Unmarshal(data, &old); err != nil {
+				return fmt.Errorf("decoding session: %w", err)
+			}
+			if old.Claim != "" {
+				stored = old.Claim
+				return nil
+			}
 		}
-		return b.Put([]byte(challenge), data)
+		stored, won = claim, true
+		return claims.Put(key, []byte(claim))
 	})
 	if err != nil {
 		return nil, false, err
 	}
+	var session passkey.Session
+	if err := json.Unmarshal(data, &session); err != nil {
+		return nil, false, fmt.Errorf("decoding session: %w", err)
+	}
+	session.Claim = stored
 	return &session, won, nil
 }
 
@@ -288,9 +317,13 @@ func (s *Store) RemoveExpired(t time.Time) error {
 			}
 			return nil
 		})
+		claims := tx.Bucket(claimsBucket)
 		for _, k := range expired {
 			if err == nil {
 				err = b.Delete(k)
+			}
+			if err == nil {
+				err = claims.Delete(k)
 			}
 		}
 		return err
@@ -315,6 +348,14 @@ func readVersion(tx *bolt.Tx, id string) (uint64, error) {
 	if data == nil {
 		return 0, passkey.ErrNotFound
 	}
+	// writeUser starts every record with the version: read it from there.
+	if rest, ok := bytes.CutPrefix(data, []byte(`{"version":`)); ok {
+		if end := bytes.IndexByte(rest, ','); end > 0 {
+			if v, err := strconv.ParseUint(string(rest[:end]), 10, 64); err == nil {
+				return v, nil
+			}
+		}
+	}
 	var rec struct {
 		Version uint64 `json:"version"`
 	}
@@ -324,11 +365,16 @@ func readVersion(tx *bolt.Tx, id string) (uint64, error) {
 	return rec.Version, nil
 }
 
-func writeUser(tx *bolt.Tx, u *passkey.User, version uint64) error {
-	data, err := json.Marshal(record{Version: version, User: u})
-	if err != nil {
-		return err
-	}
+// writeUser stores the user (user: u encoded as JSON) as the record
+// {"version":N,"user":...}, the encoding of record, built without
+// encoding the user again inside the transaction.
+func writeUser(tx *bolt.Tx, u *passkey.User, user []byte, version uint64) error {
+	data := make([]byte, 0, len(user)+40)
+	data = append(data, `{"version":`...)
+	data = strconv.AppendUint(data, version, 10)
+	data = append(data, `,"user":`...)
+	data = append(data, user...)
+	data = append(data, '}')
 	if err := tx.Bucket(usersBucket).Put([]byte(u.ID), data); err != nil {
 		return err
 	}

@@ -75,7 +75,9 @@ func TestGroupCommitFailure(t *testing.T) {
 	boom := errors.New("boom")
 	results := make(chan error, 3)
 	group := []*write{
-		{fn: func(tx *bolt.Tx) error { return tx.Bucket(usersBucket).Put([]byte("a"), []byte(`{"version":1,"user":{"id":"a"}}`)) }, done: results},
+		{fn: func(tx *bolt.Tx) error {
+			return tx.Bucket(usersBucket).Put([]byte("a"), []byte(`{"version":1,"user":{"id":"a"}}`))
+		}, done: results},
 		{fn: func(tx *bolt.Tx) error { tx.Bucket(usersBucket).Put([]byte("b"), []byte("x")); return boom }, done: results},
 		{fn: func(*bolt.Tx) error { return passkey.ErrNotFound }, done: results},
 	}

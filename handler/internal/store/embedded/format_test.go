@@ -1,0 +1,76 @@
+package embedded
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/passkeys-b2c/passkeys/handler/internal/passkey"
+)
+
+// TestRecordFormat: a user record is the JSON encoding of record, so files
+// written before and after stay readable by either.
+func TestRecordFormat(t *testing.T) {
+	s, err := Open(t.TempDir(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	u := &passkey.User{ID: "u1", Credentials: []passkey.Credential{{Name: `Phone "1"`}}}
+	if err := s.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReplaceUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := json.Marshal(record{Version: 2, User: u})
+	s.db.View(func(tx *bolt.Tx) error {
+		if got := tx.Bucket(usersBucket).Get([]byte("u1")); string(got) != string(want) {
+			t.Errorf("stored\n%s\nwant\n%s", got, want)
+		}
+		return nil
+	})
+	// A record whose version is not first is still read.
+	s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(usersBucket).Put([]byte("u2"), []byte(`{"user":{"id":"u2","credentials":[]},"version":7}`))
+	})
+	if err := s.ReplaceUser(ctx, &passkey.User{ID: "u2", Version: "7"}); err != nil {
+		t.Errorf("replace of a record with the version last: %v", err)
+	}
+}
+
+// TestClaimInsideOldSession: a session claimed by an older handler, which
+// kept the claim inside the session record, stays claimed.
+func TestClaimInsideOldSession(t *testing.T) {
+	s, err := Open(t.TempDir(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	old, _ := json.Marshal(&passkey.Session{Challenge: "c1", Ceremony: passkey.Login, ExpiresAt: time.Now().Add(time.Minute), Claim: "first"})
+	s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(sessionsBucket).Put([]byte("c1"), old) })
+	got, won, err := s.ClaimSession(context.Background(), "c1", "second")
+	if err != nil || won || got.Claim != "first" {
+		t.Fatalf("ClaimSession = %+v, %v, %v; want the old claim kept", got, won, err)
+	}
+	// Expiry removes each claim with its session.
+	if err := s.CreateSession(context.Background(), &passkey.Session{Challenge: "c2", Ceremony: passkey.Login, ExpiresAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, won, err := s.ClaimSession(context.Background(), "c2", "x"); err != nil || !won {
+		t.Fatalf("claim of c2: %v, %v", won, err)
+	}
+	if err := s.RemoveExpired(time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	s.db.View(func(tx *bolt.Tx) error {
+		if n := tx.Bucket(claimsBucket).Stats().KeyN + tx.Bucket(sessionsBucket).Stats().KeyN; n != 0 {
+			t.Errorf("%d sessions and claims left after expiry", n)
+		}
+		return nil
+	})
+}
