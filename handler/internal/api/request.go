@@ -41,7 +41,18 @@ func (r *request) decode(body io.Reader) error {
 	if err != nil {
 		return passkey.Errorf(passkey.CodeInvalidRequest, "reading the body failed")
 	}
-	// Peek at locale first, so that even a decoding error is localized.
+	// A null body decodes into the struct without error; it is not an object.
+	if bytes.Equal(bytes.TrimSpace(data), []byte("null")) {
+		return passkey.Errorf(passkey.CodeInvalidRequest, "the body must be a JSON object, not null")
+	}
+	err = json.Unmarshal(data, r)
+	if err == nil {
+		if r.Locale != "" {
+			r.lang = passkey.Language(r.Locale, r.lang.String())
+		}
+		return nil
+	}
+	// Peek at locale alone, so that even a decoding error is localized.
 	var peek struct {
 		Locale any `json:"locale"`
 	}
@@ -50,22 +61,15 @@ func (r *request) decode(body io.Reader) error {
 			r.lang = passkey.Language(locale, r.lang.String())
 		}
 	}
-	// A null body decodes into the struct without error; it is not an object.
-	if bytes.Equal(bytes.TrimSpace(data), []byte("null")) {
-		return passkey.Errorf(passkey.CodeInvalidRequest, "the body must be a JSON object, not null")
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &typeErr) && typeErr.Field != "":
+		return passkey.Errorf(passkey.CodeInvalidRequest, "%s must be a string, not %s", typeErr.Field, typeErr.Value)
+	case errors.As(err, &typeErr):
+		return passkey.Errorf(passkey.CodeInvalidRequest, "the body must be a JSON object, not %s", typeErr.Value)
+	default:
+		return passkey.Errorf(passkey.CodeInvalidRequest, "the body is not valid JSON: %s", jsonProblem(err))
 	}
-	if err := json.Unmarshal(data, r); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &typeErr) && typeErr.Field != "":
-			return passkey.Errorf(passkey.CodeInvalidRequest, "%s must be a string, not %s", typeErr.Field, typeErr.Value)
-		case errors.As(err, &typeErr):
-			return passkey.Errorf(passkey.CodeInvalidRequest, "the body must be a JSON object, not %s", typeErr.Value)
-		default:
-			return passkey.Errorf(passkey.CodeInvalidRequest, "the body is not valid JSON: %s", jsonProblem(err))
-		}
-	}
-	return nil
 }
 
 // jsonProblem describes a syntax error without quoting the body.
