@@ -10,8 +10,12 @@
 package soak_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -20,6 +24,7 @@ import (
 	"time"
 
 	"github.com/passkeys-b2c/passkeys/internal/loadgen"
+	"github.com/passkeys-b2c/passkeys/internal/softauthn"
 	"github.com/passkeys-b2c/passkeys/internal/testenv"
 )
 
@@ -164,11 +169,17 @@ func TestSoakCosmosOutage(t *testing.T) {
 	wg.Add(1)
 	go func() { defer wg.Done(); res = r.Run(context.Background()) }()
 	time.Sleep(d / 3)
+	// Two ceremonies begun before the outage, finished during it (503)
+	// and retried after it with the identical body, as B2C retries.
+	st := beginStraddling(t, targets)
 	c.Stop(t)
+	down := time.Now()
 	t.Logf("Cosmos test server stopped")
-	time.Sleep(d / 3)
+	st.finishWhileDown(t)
+	time.Sleep(time.Until(down.Add(d / 3)))
 	c.Start(t)
 	t.Logf("Cosmos test server started again")
+	st.retryAndCheck(t)
 	wg.Wait()
 	report(t, "outage", res)
 	for key, n := range res.Errors {
@@ -200,4 +211,116 @@ func TestSoakCosmosOutage(t *testing.T) {
 		t.Errorf("after the outage: %d ceremonies, errors %v", back.Total(), back.Errors)
 	}
 	check(t, r)
+}
+
+// straddling is a user with one passkey, a second registration and a
+// login both begun and not yet finished.
+type straddling struct {
+	targets          []string
+	objectID         string
+	second           *softauthn.Authenticator
+	register, login  map[string]string
+	secondCredential string
+}
+
+func beginStraddling(t *testing.T, targets []string) *straddling {
+	t.Helper()
+	st := &straddling{targets: targets, objectID: "straddle-user"}
+	first, _ := softauthn.New(origin)
+	begin := mustPost(t, targets[0], "register-begin", map[string]string{"objectId": st.objectID, "userName": "straddle"})
+	cred, err := first.Register(begin["options"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustPost(t, targets[1], "register-finish", map[string]string{"objectId": st.objectID, "credential": cred})
+
+	st.second, _ = softauthn.New(origin)
+	begin = mustPost(t, targets[0], "register-begin", map[string]string{"objectId": st.objectID, "userName": "straddle"})
+	cred, err = st.second.Register(begin["options"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.register = map[string]string{"objectId": st.objectID, "credential": cred}
+
+	begin = mustPost(t, targets[1], "login-begin", map[string]string{"objectId": st.objectID})
+	cred, err = first.Login(begin["options"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.login = map[string]string{"objectId": st.objectID, "credential": cred}
+	return st
+}
+
+func (st *straddling) finishWhileDown(t *testing.T) {
+	t.Helper()
+	for fn, claims := range map[string]map[string]string{"register-finish": st.register, "login-finish": st.login} {
+		status, body := post(t, st.targets[0], fn, claims)
+		if status != http.StatusServiceUnavailable || body["code"] != "storage_unavailable" || number(body["status"]) != status {
+			t.Errorf("%s while Cosmos is down: %d %v, want 503 storage_unavailable in the contract's shape", fn, status, body)
+		}
+	}
+}
+
+func (st *straddling) retryAndCheck(t *testing.T) {
+	t.Helper()
+	for fn, claims := range map[string]map[string]string{"register-finish": st.register, "login-finish": st.login} {
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			status, body := post(t, st.targets[1], fn, claims)
+			if status == http.StatusOK {
+				if fn == "register-finish" {
+					st.secondCredential, _ = body["credentialId"].(string)
+				}
+				break
+			}
+			if status != http.StatusServiceUnavailable || time.Now().After(deadline) {
+				t.Fatalf("%s retried after the outage: %d %v", fn, status, body)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	list := mustPost(t, st.targets[0], "list-devices", map[string]string{"objectId": st.objectID})
+	if n := number(list["deviceCount"]); n != 2 {
+		t.Errorf("after the retried registration the user has %d passkeys, want 2: %v", n, list)
+	}
+	begin := mustPost(t, st.targets[1], "login-begin", map[string]string{"objectId": st.objectID})
+	raw, _ := base64.RawURLEncoding.DecodeString(st.secondCredential)
+	cred, err := st.second.Login(begin["options"].(string), softauthn.WithCredentialID(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustPost(t, st.targets[0], "login-finish", map[string]string{"objectId": st.objectID, "credential": cred})
+}
+
+func number(v any) int {
+	f, ok := v.(float64)
+	if !ok {
+		return -1
+	}
+	return int(f)
+}
+
+func post(t *testing.T, target, function string, claims map[string]string) (int, map[string]any) {
+	t.Helper()
+	data, _ := json.Marshal(claims)
+	client := &http.Client{Timeout: 20 * time.Second}
+	resp, err := client.Post(target+"/api/"+function, "application/json", bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("%s: %v", function, err)
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatalf("%s: %d, body not JSON: %v", function, resp.StatusCode, err)
+	}
+	return resp.StatusCode, body
+}
+
+func mustPost(t *testing.T, target, function string, claims map[string]string) map[string]any {
+	t.Helper()
+	status, body := post(t, target, function, claims)
+	if status != http.StatusOK {
+		t.Fatalf("%s: %d %v", function, status, body)
+	}
+	return body
 }
