@@ -40,7 +40,11 @@ const FileName = "passkeys.db"
 // each commit). Writes that arrive while a commit is under way are
 // committed together in the next transaction (group commit), so that
 // concurrent ceremonies share the cost of a sync instead of queueing for
-// one each; a write that arrives alone is committed at once.
+// one each; a write that arrives alone is committed at once. bbolt's own
+// DB.Batch groups writes too, but behind a timer that every lone write
+// waits out: measured in one run against this committer, a serial login
+// ceremony took 3.4 times as long with a 1 ms batch delay, and 64
+// concurrent ceremonies reached 0.75 of the throughput.
 type Store struct {
 	db     *bolt.DB
 	stop   chan struct{}
