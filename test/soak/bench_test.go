@@ -2,7 +2,6 @@ package soak_test
 
 import (
 	"context"
-	"crypto/sha256"
 	"fmt"
 	"net/http"
 	"os"
@@ -16,11 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-webauthn/webauthn/protocol"
-	"github.com/go-webauthn/webauthn/protocol/webauthncose"
-
+	"github.com/passkeys-b2c/passkeys/internal/floor"
 	"github.com/passkeys-b2c/passkeys/internal/loadgen"
-	"github.com/passkeys-b2c/passkeys/internal/softauthn"
 	"github.com/passkeys-b2c/passkeys/internal/testenv"
 )
 
@@ -233,20 +229,7 @@ func sampleRSS(b *testing.B, pid int) func() int64 {
 // second: the most logins per second this machine could verify.
 func floorPerSecond(b *testing.B) float64 {
 	b.Helper()
-	a, err := softauthn.New(origin)
-	if err != nil {
-		b.Fatal(err)
-	}
-	created, err := a.Register(`{"publicKey":{"rp":{"id":"localhost"},"user":{"id":"YmVuY2g"},"challenge":"AAAAAAAAAAAAAAAAAAAAAA"}}`)
-	if err != nil {
-		b.Fatal(err)
-	}
-	parsedCreation, err := protocol.ParseCredentialCreationResponseBytes([]byte(created))
-	if err != nil {
-		b.Fatal(err)
-	}
-	publicKey := parsedCreation.Response.AttestationObject.AuthData.AttData.CredentialPublicKey
-	assertion, err := a.Login(`{"publicKey":{"rpId":"localhost","challenge":"AQEBAQEBAQEBAQEBAQEBAQ"}}`)
+	login, err := floor.New(origin)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -255,26 +238,14 @@ func floorPerSecond(b *testing.B) float64 {
 	start := time.Now()
 	var wg sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for time.Now().Before(deadline) {
-				parsed, err := protocol.ParseCredentialRequestResponseBytes([]byte(assertion))
-				if err != nil {
+				if err := login.Verify(); err != nil {
 					panic(err)
-				}
-				key, err := webauthncose.ParsePublicKey(publicKey)
-				if err != nil {
-					panic(err)
-				}
-				clientHash := sha256.Sum256(parsed.Raw.AssertionResponse.ClientDataJSON)
-				signed := append(append([]byte(nil), parsed.Raw.AssertionResponse.AuthenticatorData...), clientHash[:]...)
-				if ok, err := webauthncose.VerifySignature(key, signed, parsed.Response.Signature); err != nil || !ok {
-					panic("floor: signature does not verify")
 				}
 				done.Add(1)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	return float64(done.Load()) / time.Since(start).Seconds()
