@@ -5,18 +5,13 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
 
-	"github.com/passkeys-b2c/passkeys/handler/internal/api"
-	"github.com/passkeys-b2c/passkeys/handler/internal/config"
-	"github.com/passkeys-b2c/passkeys/handler/internal/passkey"
 	"github.com/passkeys-b2c/passkeys/handler/internal/store/embedded"
 	"github.com/passkeys-b2c/passkeys/internal/floor"
 	"github.com/passkeys-b2c/passkeys/internal/softauthn"
@@ -39,19 +34,8 @@ type benchEnv struct {
 
 func newBenchEnv(b *testing.B) *benchEnv {
 	b.Helper()
-	cfg := config.Config{RPID: "localhost", RPName: "Passkeys", RPOrigins: []string{benchOrigin}, SessionTTL: 5 * time.Minute, Attestation: "direct"}
-	wa, err := cfg.WebAuthn()
-	if err != nil {
-		b.Fatal(err)
-	}
-	store, err := embedded.Open(b.TempDir(), time.Hour)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { store.Close() })
-	logger := slog.New(slog.DiscardHandler)
-	svc := passkey.NewService(wa, store, passkey.Options{SessionTTL: cfg.SessionTTL, DeviceLimit: 100, Logger: logger})
-	return &benchEnv{handler: api.New(svc, api.Options{Logger: logger}), store: store}
+	handler, store := newServer(b, benchOrigin)
+	return &benchEnv{handler: handler, store: store}
 }
 
 // call posts body to the function and returns the response claims; it

@@ -7,15 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/passkeys-b2c/passkeys/handler/internal/api"
-	"github.com/passkeys-b2c/passkeys/handler/internal/config"
 	"github.com/passkeys-b2c/passkeys/handler/internal/passkey"
 	"github.com/passkeys-b2c/passkeys/handler/internal/store/embedded"
 	"github.com/passkeys-b2c/passkeys/internal/softauthn"
@@ -47,25 +44,14 @@ type fuzzEnv struct {
 
 func newFuzzEnv(tb testing.TB) *fuzzEnv {
 	tb.Helper()
-	cfg := config.Config{RPID: "localhost", RPName: "Passkeys", RPOrigins: []string{fuzzOrigin}, SessionTTL: 5 * time.Minute, Attestation: "direct"}
-	wa, err := cfg.WebAuthn()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	store, err := embedded.Open(tb.TempDir(), time.Hour)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { store.Close() })
-	logger := slog.New(slog.DiscardHandler)
-	svc := passkey.NewService(wa, store, passkey.Options{SessionTTL: cfg.SessionTTL, DeviceLimit: 100, Logger: logger})
+	handler, store := newServer(tb, fuzzOrigin)
 	// A zero counter step lets a seed assertion be replayed without
 	// tripping the clone check, so the fuzzer keeps reaching verification.
 	auth, err := softauthn.New(fuzzOrigin, softauthn.WithCounterStep(0))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &fuzzEnv{handler: api.New(svc, api.Options{Logger: logger}), store: store, auth: auth}
+	return &fuzzEnv{handler: handler, store: store, auth: auth}
 }
 
 // post sends body to the function and checks the answer against the

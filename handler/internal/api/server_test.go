@@ -1,0 +1,33 @@
+package api_test
+
+import (
+	"log/slog"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/passkeys-b2c/passkeys/handler/internal/api"
+	"github.com/passkeys-b2c/passkeys/handler/internal/config"
+	"github.com/passkeys-b2c/passkeys/handler/internal/passkey"
+	"github.com/passkeys-b2c/passkeys/handler/internal/store/embedded"
+)
+
+// newServer is the handler of every function on a fresh embedded store,
+// for origin, with a device limit high enough not to get in the way and
+// no log output.
+func newServer(tb testing.TB, origin string) (http.Handler, *embedded.Store) {
+	tb.Helper()
+	cfg := config.Config{RPID: "localhost", RPName: "Passkeys", RPOrigins: []string{origin}, SessionTTL: 5 * time.Minute, Attestation: "direct"}
+	wa, err := cfg.WebAuthn()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	store, err := embedded.Open(tb.TempDir(), time.Hour)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { store.Close() })
+	logger := slog.New(slog.DiscardHandler)
+	svc := passkey.NewService(wa, store, passkey.Options{SessionTTL: cfg.SessionTTL, DeviceLimit: 100, Logger: logger})
+	return api.New(svc, api.Options{Logger: logger}), store
+}
