@@ -21,7 +21,7 @@ func (s *Server) functions() map[string]functionFunc {
 }
 
 func (s *Server) registerBegin(ctx context.Context, r *request) (response, error) {
-	if err := require(map[string]string{"objectId": r.ObjectID, "userName": r.UserName}); err != nil {
+	if err := require(claim{"objectId", r.ObjectID}, claim{"userName", r.UserName}); err != nil {
 		return nil, err
 	}
 	res, err := s.service.RegisterBegin(ctx, passkey.RegisterBeginRequest{ObjectID: r.ObjectID, UserName: r.UserName, DisplayName: r.DisplayName})
@@ -32,7 +32,7 @@ func (s *Server) registerBegin(ctx context.Context, r *request) (response, error
 }
 
 func (s *Server) registerFinish(ctx context.Context, r *request) (response, error) {
-	if err := require(map[string]string{"objectId": r.ObjectID, "credential": r.Credential}); err != nil {
+	if err := require(claim{"objectId", r.ObjectID}, claim{"credential", r.Credential}); err != nil {
 		return nil, err
 	}
 	res, err := s.service.RegisterFinish(ctx, passkey.RegisterFinishRequest{ObjectID: r.ObjectID, Credential: r.Credential, DeviceName: r.DeviceName})
@@ -60,7 +60,7 @@ func (s *Server) loginBegin(ctx context.Context, r *request) (response, error) {
 }
 
 func (s *Server) loginFinish(ctx context.Context, r *request) (response, error) {
-	if err := require(map[string]string{"credential": r.Credential}); err != nil {
+	if err := require(claim{"credential", r.Credential}); err != nil {
 		return nil, err
 	}
 	res, err := s.service.LoginFinish(ctx, passkey.LoginFinishRequest{ObjectID: r.ObjectID, Credential: r.Credential})
@@ -77,7 +77,7 @@ func (s *Server) loginFinish(ctx context.Context, r *request) (response, error) 
 }
 
 func (s *Server) listDevices(ctx context.Context, r *request) (response, error) {
-	if err := require(map[string]string{"objectId": r.ObjectID}); err != nil {
+	if err := require(claim{"objectId", r.ObjectID}); err != nil {
 		return nil, err
 	}
 	devices, err := s.service.Devices(ctx, r.ObjectID)
@@ -96,7 +96,7 @@ func (s *Server) listDevices(ctx context.Context, r *request) (response, error) 
 }
 
 func (s *Server) renameDevice(ctx context.Context, r *request) (response, error) {
-	if err := require(map[string]string{"objectId": r.ObjectID, "credentialId": r.CredentialID, "deviceName": r.DeviceName}); err != nil {
+	if err := require(claim{"objectId", r.ObjectID}, claim{"credentialId", r.CredentialID}, claim{"deviceName", r.DeviceName}); err != nil {
 		return nil, err
 	}
 	name, err := s.service.RenameDevice(ctx, r.ObjectID, r.CredentialID, r.DeviceName)
@@ -107,7 +107,7 @@ func (s *Server) renameDevice(ctx context.Context, r *request) (response, error)
 }
 
 func (s *Server) deleteDevice(ctx context.Context, r *request) (response, error) {
-	if err := require(map[string]string{"objectId": r.ObjectID, "credentialId": r.CredentialID}); err != nil {
+	if err := require(claim{"objectId", r.ObjectID}, claim{"credentialId", r.CredentialID}); err != nil {
 		return nil, err
 	}
 	count, err := s.service.DeleteDevice(ctx, r.ObjectID, r.CredentialID)

@@ -84,11 +84,15 @@ func jsonProblem(err error) string {
 	return "cannot be decoded"
 }
 
-// require fails with invalid_request when a required claim is empty.
-func require(fields map[string]string) error {
-	for _, name := range []string{"objectId", "userName", "credential", "credentialId", "deviceName"} {
-		if v, ok := fields[name]; ok && trimmed(v) == "" {
-			return passkey.Errorf(passkey.CodeInvalidRequest, "%s is required", name)
+// claim is a required claim's name and value, for require.
+type claim struct{ name, value string }
+
+// require fails with invalid_request naming the first required claim that
+// is empty or blank.
+func require(claims ...claim) error {
+	for _, c := range claims {
+		if trimmed(c.value) == "" {
+			return passkey.Errorf(passkey.CodeInvalidRequest, "%s is required", c.name)
 		}
 	}
 	return nil

@@ -108,19 +108,19 @@ func TestDecodeLanguage(t *testing.T) {
 func TestRequire(t *testing.T) {
 	tests := []struct {
 		name   string
-		fields map[string]string
+		claims []claim
 		want   string // the claim named in the error, or empty
 	}{
-		{"all present", map[string]string{"objectId": "o", "credential": "c"}, ""},
-		{"nothing required", map[string]string{}, ""},
-		{"empty", map[string]string{"objectId": ""}, "objectId"},
-		{"blank", map[string]string{"objectId": "o", "userName": " \t"}, "userName"},
-		{"first in contract order", map[string]string{"deviceName": "", "credentialId": "", "objectId": "o"}, "credentialId"},
-		{"credential", map[string]string{"objectId": "o", "credential": ""}, "credential"},
+		{"all present", []claim{{"objectId", "o"}, {"credential", "c"}}, ""},
+		{"nothing required", nil, ""},
+		{"empty", []claim{{"objectId", ""}}, "objectId"},
+		{"blank", []claim{{"objectId", "o"}, {"userName", " \t"}}, "userName"},
+		{"the first empty one in the order given", []claim{{"objectId", "o"}, {"credentialId", ""}, {"deviceName", ""}}, "credentialId"},
+		{"any claim name", []claim{{"correlationId", ""}}, "correlationId"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := require(tt.fields)
+			err := require(tt.claims...)
 			if tt.want == "" {
 				if err != nil {
 					t.Errorf("require() = %v", err)
