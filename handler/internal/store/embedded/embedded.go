@@ -26,8 +26,7 @@ var (
 	sessionsBucket = []byte("sessions")
 	// claimsBucket holds the claim of each claimed session under its
 	// challenge, so a claim is a small write and the session record is
-	// never rewritten. (Files written before it existed kept the claim
-	// inside the session record; that is still read.)
+	// never rewritten.
 	claimsBucket = []byte("claims")
 )
 
@@ -264,18 +263,6 @@ func (s *Store) ClaimSession(_ context.Context, challenge, claim string) (*passk
 		if c := claims.Get(key); c != nil {
 			stored = string(c)
 			return nil
-		}
-		if bytes.Contains(data, []byte(`"claim":`)) { // claimed inside the record, by an older handler
-			var old struct {
-				Claim string `json:"claim"`
-			}
-			if err := json.Unmarshal(data, &old); err != nil {
-				return fmt.Errorf("decoding session: %w", err)
-			}
-			if old.Claim != "" {
-				stored = old.Claim
-				return nil
-			}
 		}
 		stored, won = claim, true
 		return claims.Put(key, []byte(claim))

@@ -43,20 +43,14 @@ func TestRecordFormat(t *testing.T) {
 	}
 }
 
-// TestClaimInsideOldSession: a session claimed by an older handler, which
-// kept the claim inside the session record, stays claimed.
-func TestClaimInsideOldSession(t *testing.T) {
+// TestClaimsExpireWithTheirSessions: a claim is kept beside its session
+// and removed with it.
+func TestClaimsExpireWithTheirSessions(t *testing.T) {
 	s, err := Open(t.TempDir(), time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	old, _ := json.Marshal(&passkey.Session{Challenge: "c1", Ceremony: passkey.Login, ExpiresAt: time.Now().Add(time.Minute), Claim: "first"})
-	s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(sessionsBucket).Put([]byte("c1"), old) })
-	got, won, err := s.ClaimSession(context.Background(), "c1", "second")
-	if err != nil || won || got.Claim != "first" {
-		t.Fatalf("ClaimSession = %+v, %v, %v; want the old claim kept", got, won, err)
-	}
 	// Expiry removes each claim with its session.
 	if err := s.CreateSession(context.Background(), &passkey.Session{Challenge: "c2", Ceremony: passkey.Login, ExpiresAt: time.Now()}); err != nil {
 		t.Fatal(err)
