@@ -63,16 +63,21 @@ func (s *Server) pages(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	cache := "public, max-age=300"
 	if path.Ext(name) == ".html" {
 		base := publicBase(r) + PagesPrefix
 		data = relativeAsset.ReplaceAll(data, []byte(`$1="`+strings.ReplaceAll(base, "$", "$$")+`$2"`))
+		// The page now depends on the caller's headers: no shared cache
+		// may keep it and hand it to another caller.
+		cache = "private, max-age=300"
+		w.Header().Add("Vary", "Host, X-Forwarded-Host, X-Forwarded-Proto")
 	}
 	ctype := mime.TypeByExtension(path.Ext(name))
 	if ctype == "" {
 		ctype = http.DetectContentType(data)
 	}
 	w.Header().Set("Content-Type", ctype)
-	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Header().Set("Cache-Control", cache)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	http.ServeContent(w, r, name, startTime, bytes.NewReader(data))
 }

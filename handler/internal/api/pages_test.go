@@ -64,6 +64,16 @@ func TestPages(t *testing.T) {
 			if tc.status == http.StatusOK && !strings.Contains(res.Header.Get("Vary"), "Origin") {
 				t.Errorf("no Vary: Origin")
 			}
+			// A template is rewritten from the caller's host headers, so no
+			// shared cache may hand it to another caller.
+			if tc.status == http.StatusOK && strings.HasSuffix(tc.path, ".html") {
+				if cc := res.Header.Get("Cache-Control"); !strings.HasPrefix(cc, "private") {
+					t.Errorf("Cache-Control %q for a rewritten template, want private", cc)
+				}
+				if vary := strings.Join(res.Header.Values("Vary"), ","); !strings.Contains(vary, "X-Forwarded-Host") {
+					t.Errorf("Vary %q lacks X-Forwarded-Host", vary)
+				}
+			}
 		})
 	}
 }
