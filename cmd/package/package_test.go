@@ -2,17 +2,14 @@ package main
 
 import (
 	"archive/zip"
-	"bufio"
 	"bytes"
 	"debug/elf"
 	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -167,59 +164,16 @@ func TestPackagedBinaryServes(t *testing.T) {
 	dir := t.TempDir()
 	unzip(t, res.Zip, dir)
 
-	port := freePort(t)
-	cmd := exec.Command("./" + BinaryName)
-	cmd.Dir = dir
 	// Only what the host sets; no PASSKEY_* from the caller's environment.
-	cmd.Env = []string{fmt.Sprintf("FUNCTIONS_CUSTOMHANDLER_PORT=%d", port), "HOME=" + dir}
-	var mu sync.Mutex
-	var log bytes.Buffer
-	pr, pw := io.Pipe()
-	cmd.Stdout, cmd.Stderr = pw, pw
-	go func() {
-		s := bufio.NewScanner(pr)
-		for s.Scan() {
-			mu.Lock()
-			log.WriteString(s.Text() + "\n")
-			mu.Unlock()
-		}
-	}()
-	logText := func() string { mu.Lock(); defer mu.Unlock(); return log.String() }
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait(); pw.Close() }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-		}
+	h := testenv.StartBinary(t, filepath.Join(dir, BinaryName), dir, func(port int) []string {
+		return []string{fmt.Sprintf("FUNCTIONS_CUSTOMHANDLER_PORT=%d", port), "HOME=" + dir}
 	})
-
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(base + "/")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				t.Errorf("readiness probe GET /: %s", resp.Status)
-			}
-			break
-		}
-		select {
-		case err := <-exited:
-			t.Fatalf("packaged handler exited (%v); log:\n%s", err, logText())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("packaged handler not ready within 30s; log:\n%s", logText())
-		}
-		time.Sleep(25 * time.Millisecond)
+	logText := h.Log
+	base := fmt.Sprintf("http://127.0.0.1:%d", h.Port)
+	if resp, err := http.Get(base + "/"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("readiness probe GET /: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
 	}
 
 	body := `{"objectId":"0b5c2f9e-7d4a-4c1e-9a35-2f6d1c8e4b70","userName":"alice@contoso.com","locale":"en"}`
@@ -320,14 +274,4 @@ func unzip(t *testing.T, path, dir string) {
 	}
 	sort.Strings(names)
 	t.Logf("unzipped %s", strings.Join(names, ", "))
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }

@@ -149,14 +149,16 @@ func FreePort(t testing.TB) int {
 
 // Handler is a running handler process.
 type Handler struct {
-	URL  string // http://localhost:PORT
-	Port int
-	Cmd  *exec.Cmd
-	Env  []string
-	Dir  string
+	URL    string // http://localhost:PORT
+	Port   int
+	Cmd    *exec.Cmd
+	Binary string
+	Env    []string // the whole environment of the process
+	Dir    string
 
-	mu  sync.Mutex
-	log strings.Builder
+	exited chan struct{} // closed when the current process has exited
+	mu     sync.Mutex
+	log    strings.Builder
 }
 
 // Log returns what the process wrote to stdout and stderr so far.
@@ -176,13 +178,22 @@ func StartHandler(t testing.TB, dir string, env ...string) *Handler {
 	if dir == "" {
 		dir = t.TempDir()
 	}
+	return StartBinary(t, HandlerBinary(t), dir, func(port int) []string {
+		return append(append(os.Environ(),
+			fmt.Sprintf("FUNCTIONS_CUSTOMHANDLER_PORT=%d", port),
+			"PASSKEY_DATA_DIR="+filepath.Join(dir, "data"),
+		), env...)
+	})
+}
+
+// StartBinary starts binary in dir as the Functions host does (a packaged
+// app, say) with exactly the environment env returns for the chosen port,
+// and waits until GET / answers. It fails the test when the process exits
+// first or is not ready within the host's 30 s.
+func StartBinary(t testing.TB, binary, dir string, env func(port int) []string) *Handler {
+	t.Helper()
 	port := FreePort(t)
-	h := &Handler{Port: port, URL: fmt.Sprintf("http://localhost:%d", port), Dir: dir}
-	h.Env = append(os.Environ(),
-		fmt.Sprintf("FUNCTIONS_CUSTOMHANDLER_PORT=%d", port),
-		"PASSKEY_DATA_DIR="+filepath.Join(dir, "data"),
-	)
-	h.Env = append(h.Env, env...)
+	h := &Handler{Port: port, URL: fmt.Sprintf("http://localhost:%d", port), Binary: binary, Dir: dir, Env: env(port)}
 	h.start(t)
 	return h
 }
@@ -197,17 +208,15 @@ func (h *Handler) Restart(t testing.TB) {
 // Stop sends SIGTERM and waits for the process to exit.
 func (h *Handler) Stop(t testing.TB) {
 	t.Helper()
-	if h.Cmd == nil || h.Cmd.Process == nil {
+	if h.Cmd == nil {
 		return
 	}
 	h.Cmd.Process.Signal(os.Interrupt)
-	done := make(chan error, 1)
-	go func() { done <- h.Cmd.Wait() }()
 	select {
-	case <-done:
+	case <-h.exited:
 	case <-time.After(10 * time.Second):
 		h.Cmd.Process.Kill()
-		<-done
+		<-h.exited
 		t.Errorf("handler did not stop within 10s of SIGTERM")
 	}
 	h.Cmd = nil
@@ -215,12 +224,14 @@ func (h *Handler) Stop(t testing.TB) {
 
 func (h *Handler) start(t testing.TB) {
 	t.Helper()
-	cmd := exec.Command(HandlerBinary(t))
+	cmd := exec.Command(h.Binary)
 	cmd.Dir = h.Dir
 	cmd.Env = h.Env
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
+	logged := make(chan struct{})
 	go func() {
+		defer close(logged)
 		s := bufio.NewScanner(pr)
 		s.Buffer(make([]byte, 1<<20), 1<<20)
 		for s.Scan() {
@@ -232,8 +243,11 @@ func (h *Handler) start(t testing.TB) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	h.Cmd = cmd
-	t.Cleanup(func() { h.Stop(t); pw.Close() })
+	exited := make(chan struct{})
+	// exited closes once the process is gone and its whole log is read.
+	go func() { cmd.Wait(); pw.Close(); <-logged; close(exited) }()
+	h.Cmd, h.exited = cmd, exited
+	t.Cleanup(func() { h.Stop(t) })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for {
@@ -243,12 +257,12 @@ func (h *Handler) start(t testing.TB) {
 			resp.Body.Close()
 			return
 		}
-		if ctx.Err() != nil {
+		select {
+		case <-exited:
+			t.Fatalf("handler exited before it was ready (%v); log:\n%s", cmd.ProcessState, h.Log())
+		case <-ctx.Done():
 			t.Fatalf("handler not ready on port %d within 30s; log:\n%s", h.Port, h.Log())
+		case <-time.After(25 * time.Millisecond):
 		}
-		if cmd.ProcessState != nil {
-			t.Fatalf("handler exited; log:\n%s", h.Log())
-		}
-		time.Sleep(25 * time.Millisecond)
 	}
 }
