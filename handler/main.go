@@ -17,9 +17,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/passkeys-b2c/passkeys/handler/internal/api"
-	"github.com/passkeys-b2c/passkeys/handler/internal/config"
-	"github.com/passkeys-b2c/passkeys/handler/internal/passkey"
+	"github.com/passkeys-b2c/passkeys/internal/api"
+	"github.com/passkeys-b2c/passkeys/internal/config"
+	"github.com/passkeys-b2c/passkeys/internal/passkey"
 	"github.com/passkeys-b2c/passkeys/policies/pages"
 )
 

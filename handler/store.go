@@ -6,10 +6,10 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/passkeys-b2c/passkeys/handler/internal/config"
-	"github.com/passkeys-b2c/passkeys/handler/internal/passkey"
-	"github.com/passkeys-b2c/passkeys/handler/internal/store/cosmos"
-	"github.com/passkeys-b2c/passkeys/handler/internal/store/embedded"
+	"github.com/passkeys-b2c/passkeys/internal/config"
+	"github.com/passkeys-b2c/passkeys/internal/passkey"
+	"github.com/passkeys-b2c/passkeys/internal/store/cosmos"
+	"github.com/passkeys-b2c/passkeys/internal/store/embedded"
 )
 
 // cosmosOpenTimeout bounds the container checks at start, inside the 60 s

@@ -3,19 +3,15 @@ package infra
 import (
 	"encoding/json"
 	"fmt"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"os"
-	"path/filepath"
 	"reflect"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/passkeys-b2c/passkeys/internal/testenv"
+	"github.com/passkeys-b2c/passkeys/internal/config"
+	"github.com/passkeys-b2c/passkeys/internal/store/cosmos"
 )
 
 // template is azuredeploy.json, decoded loosely.
@@ -355,11 +351,9 @@ func TestRoleAssignmentsTargetTheAppIdentity(t *testing.T) {
 	}
 }
 
-// The Cosmos store's layout. The store (handler/internal/store/cosmos)
-// exports its container names and partition key paths as constants; when
-// the package exists, its constants are read and must match.
-var wantContainers = map[string]string{"users": "/id", "sessions": "/id"}
-
+// The Cosmos store's layout: the store (internal/store/cosmos) exports its
+// container names and partition key paths, and the template must create
+// exactly those.
 func TestCosmosContainersMatchTheStore(t *testing.T) {
 	tpl := loadTemplate(t)
 	db := tpl.one(t, "Microsoft.DocumentDB/databaseAccounts/sqlDatabases")
@@ -390,15 +384,12 @@ func TestCosmosContainersMatchTheStore(t *testing.T) {
 		}
 	}
 
-	want := wantContainers
-	if store, storeTTL, ok := storeConstants(t); ok {
-		want = store
-		t.Logf("Cosmos store constants: %v, SessionsDefaultTTL %q", store, storeTTL)
-		if storeTTL != "" && fmt.Sprint(ttl["sessions"]) != storeTTL {
-			t.Errorf("sessions defaultTtl defaults to %v, the store creates it with SessionsDefaultTTL = %s", ttl["sessions"], storeTTL)
-		}
-	} else {
-		t.Logf("handler/internal/store/cosmos not there yet; checked against the expected layout %v", wantContainers)
+	want := map[string]string{
+		cosmos.UsersContainer:    cosmos.UsersPartitionKey,
+		cosmos.SessionsContainer: cosmos.SessionsPartitionKey,
+	}
+	if fmt.Sprint(ttl["sessions"]) != fmt.Sprint(cosmos.SessionsDefaultTTL) {
+		t.Errorf("sessions defaultTtl defaults to %v, the store creates it with SessionsDefaultTTL = %d", ttl["sessions"], cosmos.SessionsDefaultTTL)
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("template containers (name: partition key) %v, the store expects %v", got, want)
@@ -413,150 +404,27 @@ func TestCosmosContainersMatchTheStore(t *testing.T) {
 	}
 }
 
-// storeConstants reads the Cosmos store's exported string constants and
-// pairs each container name with its partition key path: a constant named
-// <X>Container (or <X>ContainerName) with the constant named
-// <X>PartitionKey (or <X>PartitionKeyPath), or the single PartitionKeyPath
-// constant when the store has one for all containers. It reports false
-// when the package does not exist yet.
-func storeConstants(t *testing.T) (containers map[string]string, sessionsTTL string, ok bool) {
-	t.Helper()
-	dir := filepath.Join(testenv.RepoRoot(), "handler", "internal", "store", "cosmos")
-	consts := constants(t, dir)
-	if consts == nil {
-		return nil, "", false
-	}
-	prefixes := map[string]string{} // X -> container name
-	for name, value := range consts {
-		for _, suffix := range []string{"ContainerName", "Container"} {
-			if x, ok := strings.CutSuffix(name, suffix); ok && x != "" {
-				prefixes[x] = value
-				break
-			}
-		}
-	}
-	shared := consts["PartitionKeyPath"]
-	if shared == "" {
-		shared = consts["PartitionKey"]
-	}
-	out := map[string]string{}
-	for x, container := range prefixes {
-		key := consts[x+"PartitionKeyPath"]
-		if key == "" {
-			key = consts[x+"PartitionKey"]
-		}
-		if key == "" {
-			key = shared
-		}
-		if key == "" {
-			t.Errorf("store constant %sContainer (%q) has no partition key constant (%sPartitionKeyPath or PartitionKeyPath)", x, container, x)
-		}
-		out[container] = key
-	}
-	if len(out) == 0 {
-		t.Errorf("%s exports no <Name>Container constants; the template cannot be checked against it: %v", dir, sortedKeys(consts))
-	}
-	return out, consts["SessionsDefaultTTL"], true
-}
-
-// constants returns the exported string and integer constants of the
-// non-test Go files in dir as text, or nil when dir has no Go files.
-func constants(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	fset := token.NewFileSet()
-	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
-	if err != nil || len(files) == 0 {
-		return nil
-	}
-	out := map[string]string{}
-	for _, file := range files {
-		if strings.HasSuffix(file, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, file, nil, 0)
-		if err != nil {
-			t.Fatalf("parsing %s: %v", file, err)
-		}
-		for _, decl := range f.Decls {
-			gen, ok := decl.(*ast.GenDecl)
-			if !ok || gen.Tok != token.CONST {
-				continue
-			}
-			for _, spec := range gen.Specs {
-				vs := spec.(*ast.ValueSpec)
-				for i, name := range vs.Names {
-					if !name.IsExported() || i >= len(vs.Values) {
-						continue
-					}
-					if v, ok := literal(vs.Values[i]); ok {
-						out[name.Name] = v
-					}
-				}
-			}
-		}
-	}
-	return out
-}
-
-// literal is the value of a string or integer literal (optionally
-// negated) as text.
-func literal(e ast.Expr) (string, bool) {
-	neg := ""
-	if u, ok := e.(*ast.UnaryExpr); ok && u.Op == token.SUB {
-		neg, e = "-", u.X
-	}
-	lit, ok := e.(*ast.BasicLit)
-	switch {
-	case !ok:
-		return "", false
-	case lit.Kind == token.STRING && neg == "":
-		s, err := strconv.Unquote(lit.Value)
-		return s, err == nil
-	case lit.Kind == token.INT:
-		return neg + lit.Value, true
-	}
-	return "", false
-}
-
 type configField struct{ def string }
 
-// configFields reads the envconfig tags of the handler's Config struct
-// (handler/internal/config), the source of truth for the variables the
-// handler reads.
+// configFields lists the environment variables of config.Config with
+// their defaults: the source of truth for what the handler reads.
 func configFields(t *testing.T) map[string]configField {
 	t.Helper()
-	dir := filepath.Join(testenv.RepoRoot(), "handler", "internal", "config")
-	fset := token.NewFileSet()
-	files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
 	out := map[string]configField{}
-	for _, file := range files {
-		if strings.HasSuffix(file, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, file, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ast.Inspect(f, func(n ast.Node) bool {
-			st, ok := n.(*ast.StructType)
-			if !ok {
-				return true
+	var walk func(reflect.Type)
+	walk = func(typ reflect.Type) {
+		for i := range typ.NumField() {
+			f := typ.Field(i)
+			if name := f.Tag.Get("envconfig"); name != "" {
+				out[name] = configField{def: f.Tag.Get("default")}
+			} else if f.Type.Kind() == reflect.Struct && f.Anonymous {
+				walk(f.Type)
 			}
-			for _, field := range st.Fields.List {
-				if field.Tag == nil {
-					continue
-				}
-				tag, _ := strconv.Unquote(field.Tag.Value)
-				st := reflect.StructTag(tag)
-				if name := st.Get("envconfig"); name != "" {
-					out[name] = configField{def: st.Get("default")}
-				}
-			}
-			return true
-		})
+		}
 	}
+	walk(reflect.TypeFor[config.Config]())
 	if len(out) == 0 {
-		t.Fatalf("no envconfig tags found in %s", dir)
+		t.Fatal("config.Config has no envconfig tags")
 	}
 	return out
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/azcosmos"
 
-	"github.com/passkeys-b2c/passkeys/handler/internal/store/cosmos"
+	"github.com/passkeys-b2c/passkeys/internal/store/cosmos"
 	"github.com/passkeys-b2c/passkeys/internal/testenv"
 )
 

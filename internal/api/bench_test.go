@@ -12,9 +12,9 @@ import (
 
 	"github.com/go-webauthn/webauthn/protocol"
 
-	"github.com/passkeys-b2c/passkeys/handler/internal/store/embedded"
 	"github.com/passkeys-b2c/passkeys/internal/floor"
 	"github.com/passkeys-b2c/passkeys/internal/softauthn"
+	"github.com/passkeys-b2c/passkeys/internal/store/embedded"
 )
 
 // The benchmarks run each function in process: the api.Server handler

@@ -16,7 +16,7 @@ import (
 
 	"golang.org/x/text/language"
 
-	"github.com/passkeys-b2c/passkeys/handler/internal/passkey"
+	"github.com/passkeys-b2c/passkeys/internal/passkey"
 )
 
 // wantStatuses is the contract's table (API.md, Errors), written out so

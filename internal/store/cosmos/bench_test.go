@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/passkeys-b2c/passkeys/handler/internal/passkey"
+	"github.com/passkeys-b2c/passkeys/internal/passkey"
 	"github.com/passkeys-b2c/passkeys/internal/testenv"
 )
 

@@ -9,12 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/passkeys-b2c/passkeys/handler/internal/api"
-	"github.com/passkeys-b2c/passkeys/handler/internal/config"
-	"github.com/passkeys-b2c/passkeys/handler/internal/passkey"
-	"github.com/passkeys-b2c/passkeys/handler/internal/store/cosmos"
+	"github.com/passkeys-b2c/passkeys/internal/api"
+	"github.com/passkeys-b2c/passkeys/internal/config"
 	"github.com/passkeys-b2c/passkeys/internal/floor"
+	"github.com/passkeys-b2c/passkeys/internal/passkey"
 	"github.com/passkeys-b2c/passkeys/internal/softauthn"
+	"github.com/passkeys-b2c/passkeys/internal/store/cosmos"
 	"github.com/passkeys-b2c/passkeys/internal/testenv"
 )
 

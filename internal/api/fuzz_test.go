@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/passkeys-b2c/passkeys/handler/internal/passkey"
-	"github.com/passkeys-b2c/passkeys/handler/internal/store/embedded"
+	"github.com/passkeys-b2c/passkeys/internal/passkey"
 	"github.com/passkeys-b2c/passkeys/internal/softauthn"
+	"github.com/passkeys-b2c/passkeys/internal/store/embedded"
 )
 
 // The fuzz targets post arbitrary input through the whole api.Server (the

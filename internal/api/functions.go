@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 
-	"github.com/passkeys-b2c/passkeys/handler/internal/passkey"
+	"github.com/passkeys-b2c/passkeys/internal/passkey"
 )
 
 // functions is the route table: one entry per folder under functions/.

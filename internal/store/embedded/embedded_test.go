@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/passkeys-b2c/passkeys/handler/internal/passkey"
-	"github.com/passkeys-b2c/passkeys/handler/internal/store/storetest"
+	"github.com/passkeys-b2c/passkeys/internal/passkey"
+	"github.com/passkeys-b2c/passkeys/internal/store/storetest"
 )
 
 func TestContract(t *testing.T) {

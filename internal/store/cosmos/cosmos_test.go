@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/passkeys-b2c/passkeys/handler/internal/passkey"
-	"github.com/passkeys-b2c/passkeys/handler/internal/store/cosmos"
-	"github.com/passkeys-b2c/passkeys/handler/internal/store/storetest"
+	"github.com/passkeys-b2c/passkeys/internal/passkey"
+	"github.com/passkeys-b2c/passkeys/internal/store/cosmos"
+	"github.com/passkeys-b2c/passkeys/internal/store/storetest"
 	"github.com/passkeys-b2c/passkeys/internal/testenv"
 )
 

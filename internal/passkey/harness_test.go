@@ -13,10 +13,10 @@ import (
 
 	"github.com/go-webauthn/webauthn/protocol"
 
-	"github.com/passkeys-b2c/passkeys/handler/internal/config"
-	"github.com/passkeys-b2c/passkeys/handler/internal/passkey"
-	"github.com/passkeys-b2c/passkeys/handler/internal/store/embedded"
+	"github.com/passkeys-b2c/passkeys/internal/config"
+	"github.com/passkeys-b2c/passkeys/internal/passkey"
 	"github.com/passkeys-b2c/passkeys/internal/softauthn"
+	"github.com/passkeys-b2c/passkeys/internal/store/embedded"
 )
 
 const (

@@ -20,7 +20,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/passkeys-b2c/passkeys/handler/internal/passkey"
+	"github.com/passkeys-b2c/passkeys/internal/passkey"
 )
 
 // MaxBodyBytes is the largest request body accepted.

@@ -14,10 +14,10 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
-	"github.com/passkeys-b2c/passkeys/handler/internal/config"
-	"github.com/passkeys-b2c/passkeys/handler/internal/passkey"
-	"github.com/passkeys-b2c/passkeys/handler/internal/store/cosmos"
+	"github.com/passkeys-b2c/passkeys/internal/config"
+	"github.com/passkeys-b2c/passkeys/internal/passkey"
 	"github.com/passkeys-b2c/passkeys/internal/softauthn"
+	"github.com/passkeys-b2c/passkeys/internal/store/cosmos"
 	"github.com/passkeys-b2c/passkeys/internal/testenv"
 )
 

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"testing/fstest"
 
-	"github.com/passkeys-b2c/passkeys/handler/internal/api"
+	"github.com/passkeys-b2c/passkeys/internal/api"
 )
 
 func TestPages(t *testing.T) {
