@@ -3,7 +3,6 @@ package passkey
 import (
 	"time"
 
-	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/google/uuid"
 )
 
@@ -19,6 +18,16 @@ type Device struct {
 	BackupEligible    bool      `json:"backupEligible"`
 	BackupState       bool      `json:"backupState"`
 	AttestationFormat string    `json:"attestationFormat"`
+	// CloneWarning: a sign-in with this passkey was refused because its
+	// sign counter did not increase; it may have been copied.
+	CloneWarning bool `json:"cloneWarning"`
+	// AuthenticatorVerified is false while no attestation is verified
+	// against a trust anchor: aaguid and authenticator are what the
+	// client claimed, not proven.
+	AuthenticatorVerified bool `json:"authenticatorVerified"`
+	// BackupEligibleChanged: the authenticator changed its backup-eligible
+	// flag after registration (seen on some synced passkeys).
+	BackupEligibleChanged bool `json:"backupEligibleChanged,omitempty"`
 }
 
 func newDevice(c Credential) Device {
@@ -28,16 +37,18 @@ func newDevice(c Credential) Device {
 	}
 	aaguid := aaguidString(c.WebAuthn.Authenticator.AAGUID)
 	return Device{
-		ID:                encodeID(c.WebAuthn.ID),
-		Name:              c.Name,
-		CreatedAt:         c.CreatedAt.UTC(),
-		LastUsedAt:        c.LastUsedAt.UTC(),
-		AAGUID:            aaguid,
-		Authenticator:     knownAuthenticators[aaguid],
-		Transports:        transports,
-		BackupEligible:    c.WebAuthn.Flags.BackupEligible,
-		BackupState:       c.WebAuthn.Flags.BackupState,
-		AttestationFormat: c.WebAuthn.AttestationFormat,
+		ID:                    encodeID(c.WebAuthn.ID),
+		Name:                  c.Name,
+		CreatedAt:             c.CreatedAt.UTC(),
+		LastUsedAt:            c.LastUsedAt.UTC(),
+		AAGUID:                aaguid,
+		Authenticator:         knownAuthenticators[aaguid],
+		Transports:            transports,
+		BackupEligible:        c.WebAuthn.Flags.BackupEligible,
+		BackupState:           c.WebAuthn.Flags.BackupState,
+		AttestationFormat:     c.WebAuthn.AttestationFormat,
+		CloneWarning:          c.WebAuthn.Authenticator.CloneWarning,
+		BackupEligibleChanged: c.BackupEligibleChanged,
 	}
 }
 
@@ -45,7 +56,7 @@ func newDevice(c Credential) Device {
 // AAGUID is a known one, and the day it was added: "iCloud Keychain
 // (2026-11-21)". Unknown authenticators are a "Security key" when they
 // speak USB, NFC or BLE, otherwise a "Passkey".
-func DefaultDeviceName(c *webauthn.Credential, now time.Time) string {
+func DefaultDeviceName(c Key, now time.Time) string {
 	name := knownAuthenticators[aaguidString(c.Authenticator.AAGUID)]
 	if name == "" {
 		name = "Passkey"

@@ -79,4 +79,10 @@ var (
 	// ErrUnavailable: the storage could not be reached or refused the
 	// request after its retries; nothing was written.
 	ErrUnavailable = errors.New("storage unavailable")
+	// ErrCredentialTaken: a user write would give a user a credential id
+	// that another user's record holds; nothing was written.
+	ErrCredentialTaken = errors.New("credential id held by another user")
+	// ErrTooLarge: the storage refused the record as too large; nothing
+	// was written.
+	ErrTooLarge = errors.New("record too large")
 )

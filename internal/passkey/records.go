@@ -3,34 +3,107 @@ package passkey
 import (
 	"time"
 
+	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
 )
 
 // User is one B2C user and all of their passkeys, stored as one record so
 // that listing devices is a single read and every change is one atomic
 // replace. The B2C objectId doubles as the WebAuthn user handle: it is an
-// opaque directory GUID, not a name or an address, and it lets a
-// usernameless login find its user without another index.
+// opaque directory GUID, not a name or an address.
 type User struct {
 	ID          string       `json:"id"`
 	Credentials []Credential `json:"credentials"`
 	// Version is the store's concurrency token (an ETag, a counter). The
 	// store sets it on read and write; callers only pass it back.
 	Version string `json:"-"`
+	// Indexed lists the credential ids the record held when the store last
+	// read or wrote it, so that a replace indexes only the ids it adds and
+	// unindexes only those it removes. Like Version, the store sets it and
+	// callers pass it back untouched.
+	Indexed [][]byte `json:"-"`
 }
+
+// credentialIDs returns the ids of the user's credentials.
+func (u *User) credentialIDs() [][]byte {
+	ids := make([][]byte, 0, len(u.Credentials))
+	for _, c := range u.Credentials {
+		if len(c.WebAuthn.ID) > 0 { // no real credential lacks one
+			ids = append(ids, c.WebAuthn.ID)
+		}
+	}
+	return ids
+}
+
+// IndexChanges returns the credential ids u holds that u.Indexed does not
+// (added) and those u.Indexed holds that u does not (removed): what a
+// store's index must gain and lose when it writes u.
+func (u *User) IndexChanges() (added, removed [][]byte) {
+	had := make(map[string]bool, len(u.Indexed))
+	for _, id := range u.Indexed {
+		had[string(id)] = true
+	}
+	has := make(map[string]bool, len(u.Credentials))
+	for _, id := range u.credentialIDs() {
+		has[string(id)] = true
+		if !had[string(id)] {
+			added = append(added, id)
+		}
+	}
+	for _, id := range u.Indexed {
+		if !has[string(id)] {
+			removed = append(removed, id)
+		}
+	}
+	return added, removed
+}
+
+// MarkIndexed records that the store's index now matches u's credentials.
+func (u *User) MarkIndexed() { u.Indexed = u.credentialIDs() }
 
 // Credential is one registered passkey with what a security team needs to
 // judge it later: key, counter, clone warning, flags, transports, AAGUID,
-// attestation format and statement, creation and last use.
+// attestation format, creation and last use.
 type Credential struct {
-	WebAuthn   webauthn.Credential `json:"webauthn"`
-	Name       string              `json:"name"`
-	CreatedAt  time.Time           `json:"createdAt"`
-	LastUsedAt time.Time           `json:"lastUsedAt"`
+	// WebAuthn keeps its name from the records written before it was
+	// slimmed down to Key, so those still decode.
+	WebAuthn   Key       `json:"webauthn"`
+	Name       string    `json:"name"`
+	CreatedAt  time.Time `json:"createdAt"`
+	LastUsedAt time.Time `json:"lastUsedAt"`
 	// Challenge is the challenge of the ceremony that last wrote this
-	// credential, so that an identical retry of that ceremony is
-	// recognised as already applied.
+	// credential, so that an identical retry of that ceremony is answered
+	// from the record.
 	Challenge string `json:"challenge,omitempty"`
+	// BackupEligibleChanged is set once the authenticator reported a
+	// backup-eligible flag other than the one it registered with.
+	BackupEligibleChanged bool `json:"backupEligibleChanged,omitempty"`
+}
+
+// Key is what verification and display need of a passkey, and nothing the
+// client sent besides: the JSON names are go-webauthn's Credential's, but
+// the attestation object, clientDataJSON and extension outputs it also
+// carries are not kept (they are unverified client bytes here: no
+// attestation is checked against a trust anchor).
+type Key struct {
+	ID                []byte                            `json:"id"`
+	PublicKey         []byte                            `json:"publicKey"`
+	AttestationFormat string                            `json:"attestationFormat,omitempty"`
+	Transport         []protocol.AuthenticatorTransport `json:"transport,omitempty"`
+	Flags             webauthn.CredentialFlags          `json:"flags"`
+	Authenticator     webauthn.Authenticator            `json:"authenticator"`
+}
+
+// credential is the key in go-webauthn's form, for verification.
+func (k Key) credential() webauthn.Credential {
+	return webauthn.Credential{
+		ID:                k.ID,
+		PublicKey:         k.PublicKey,
+		AttestationFormat: k.AttestationFormat,
+		Transport:         k.Transport,
+		Flags:             k.Flags,
+		Authenticator:     k.Authenticator,
+	}
 }
 
 // Ceremony names what a challenge session was begun for.
@@ -42,22 +115,27 @@ const (
 )
 
 // Session is one challenge session, stored by its challenge (base64url, as
-// it returns inside clientDataJSON) and used once.
+// it returns inside clientDataJSON) and used once. It holds no copy of the
+// user record: a finish reads the user afresh.
 type Session struct {
-	Challenge string               `json:"id"`
-	Ceremony  Ceremony             `json:"ceremony"`
-	UserID    string               `json:"userId,omitempty"` // empty: usernameless login
-	Data      webauthn.SessionData `json:"data"`
-	ExpiresAt time.Time            `json:"expiresAt"`
-	// User is the user record as read when the ceremony began, so that a
-	// finish can write it back without reading it again; a stale copy is
-	// detected by its Version and read afresh. UserVersion "" means the
-	// user had no record yet.
-	User        *User  `json:"user,omitempty"`
-	UserVersion string `json:"userVersion,omitempty"`
-	// Claim is set once, atomically, by the first finish call: the digest
-	// of its request. An identical retry carries the same digest.
-	Claim string `json:"claim,omitempty"`
+	Challenge string   `json:"id"`
+	Ceremony  Ceremony `json:"ceremony"`
+	UserID    string   `json:"userId,omitempty"` // empty: usernameless login
+	// CorrelationID is the B2C journey (correlationId) of the begin call;
+	// a finish must carry the same one. Empty: the begin had none.
+	CorrelationID string               `json:"correlationId,omitempty"`
+	Data          webauthn.SessionData `json:"data"`
+	ExpiresAt     time.Time            `json:"expiresAt"`
+	// Claim is set once, atomically, by the first finish call.
+	Claim *Claim `json:"claim,omitempty"`
+}
+
+// Claim is what the first finish call on a session recorded: the digest of
+// its request (an identical retry carries the same) and when it came, so
+// that expiry and the retry window are judged from the first attempt.
+type Claim struct {
+	Digest string    `json:"digest"`
+	At     time.Time `json:"at"`
 }
 
 // Find returns the index of the credential with the given id, or -1.
@@ -84,7 +162,7 @@ func (w webauthnUser) WebAuthnDisplayName() string { return w.displayName }
 func (w webauthnUser) WebAuthnCredentials() []webauthn.Credential {
 	creds := make([]webauthn.Credential, len(w.user.Credentials))
 	for i, c := range w.user.Credentials {
-		creds[i] = c.WebAuthn
+		creds[i] = c.WebAuthn.credential()
 	}
 	return creds
 }

@@ -5,17 +5,14 @@ package passkey
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
@@ -25,10 +22,19 @@ import (
 type Options struct {
 	SessionTTL  time.Duration
 	DeviceLimit int
+	// RetryWindow is how long after the first finish call on a session an
+	// identical one is answered with the first one's result; RetryWindow
+	// (the constant) when zero.
+	RetryWindow time.Duration
 	Logger      *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
+
+// RetryWindow covers B2C's retries of a finish call: it waits up to 30 s
+// for an answer and tries three times, so the last try starts at most
+// about 60 s after the first; the rest is margin for its own delays.
+const RetryWindow = 90 * time.Second
 
 // Service runs the ceremonies and device management against a Store.
 type Service struct {
@@ -46,23 +52,25 @@ func NewService(wa *webauthn.WebAuthn, store Store, opts Options) *Service {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.RetryWindow == 0 {
+		opts.RetryWindow = RetryWindow
+	}
 	return &Service{webauthn: wa, store: store, opts: opts}
 }
-
-// maxConflictRetries bounds the optimistic-concurrency loop on user records.
-const maxConflictRetries = 8
 
 // RegisterBeginRequest starts the registration of a passkey.
 type RegisterBeginRequest struct {
 	ObjectID, UserName, DisplayName string
+	// CorrelationID is the B2C journey; the finish must carry the same.
+	CorrelationID string
 }
 
-// BeginResult carries the options for the browser and, where a user is
-// known, how many passkeys they have.
+// BeginResult carries the options for the browser and, where the ceremony
+// was begun for a user (ForUser), how many passkeys they have.
 type BeginResult struct {
 	Options     []byte
 	DeviceCount int
-	Named       bool
+	ForUser     bool
 }
 
 // RegisterBegin creates registration options for the user, excluding the
@@ -71,12 +79,18 @@ func (s *Service) RegisterBegin(ctx context.Context, req RegisterBeginRequest) (
 	if err := checkObjectID(req.ObjectID); err != nil {
 		return nil, err
 	}
-	if err := checkText("userName", req.UserName, 256); err != nil {
+	userName, err := cleanText("userName", req.UserName, 256)
+	if err != nil {
 		return nil, err
 	}
-	if req.DisplayName == "" {
-		req.DisplayName = req.UserName
-	} else if err := checkText("displayName", req.DisplayName, 256); err != nil {
+	displayName := userName
+	if strings.TrimSpace(req.DisplayName) != "" {
+		if displayName, err = cleanText("displayName", req.DisplayName, 256); err != nil {
+			return nil, err
+		}
+	}
+	correlationID, err := checkCorrelationID(req.CorrelationID)
+	if err != nil {
 		return nil, err
 	}
 	user, err := s.getUser(ctx, req.ObjectID)
@@ -86,25 +100,27 @@ func (s *Service) RegisterBegin(ctx context.Context, req RegisterBeginRequest) (
 	if len(user.Credentials) >= s.opts.DeviceLimit {
 		return nil, Errorf(CodeDeviceLimit, "the user has %d passkeys, the limit is %d", len(user.Credentials), s.opts.DeviceLimit)
 	}
-	wu := webauthnUser{user: user, name: req.UserName, displayName: req.DisplayName}
+	wu := webauthnUser{user: user, name: userName, displayName: displayName}
 	creation, data, err := s.webauthn.BeginRegistration(wu,
 		webauthn.WithExclusions(webauthn.Credentials(wu.WebAuthnCredentials()).CredentialDescriptors()))
 	if err != nil {
 		return nil, fmt.Errorf("beginning registration: %w", err)
 	}
-	if err := s.saveSession(ctx, Registration, user, data); err != nil {
+	if err := s.saveSession(ctx, Registration, user.ID, correlationID, data); err != nil {
 		return nil, err
 	}
 	options, err := json.Marshal(creation)
 	if err != nil {
 		return nil, err
 	}
-	return &BeginResult{Options: options, DeviceCount: len(user.Credentials), Named: true}, nil
+	return &BeginResult{Options: options, DeviceCount: len(user.Credentials), ForUser: true}, nil
 }
 
 // RegisterFinishRequest completes a registration.
 type RegisterFinishRequest struct {
 	ObjectID, Credential, DeviceName string
+	// CorrelationID must be the one the registration was begun with.
+	CorrelationID string
 }
 
 // RegisterResult describes the passkey just registered.
@@ -116,83 +132,107 @@ type RegisterResult struct {
 }
 
 // RegisterFinish verifies the attestation against its session and stores
-// the new passkey. An identical retry of a completed call returns the same
-// success; any other second use of the session is refused.
-func (s *Service) RegisterFinish(ctx context.Context, req RegisterFinishRequest) (*RegisterResult, error) {
+// the new passkey. An identical retry within the retry window gets the
+// first call's result again, read from the record without verifying or
+// writing; any other second use of the session is refused.
+func (s *Service) RegisterFinish(ctx context.Context, req RegisterFinishRequest) (res *RegisterResult, err error) {
+	defer func() { s.refused(ctx, "registration", req.ObjectID, err) }()
 	if err := checkObjectID(req.ObjectID); err != nil {
 		return nil, err
 	}
-	if req.DeviceName != "" {
-		if err := checkDeviceName(req.DeviceName); err != nil {
+	deviceName := strings.TrimSpace(req.DeviceName)
+	if deviceName != "" {
+		if err := checkDeviceName(deviceName); err != nil {
 			return nil, err
 		}
+	}
+	if err := checkCredentialClaim(req.Credential, maxAttestationBytes); err != nil {
+		return nil, err
 	}
 	parsed, err := protocol.ParseCredentialCreationResponseBytes([]byte(req.Credential))
 	if err != nil {
 		return nil, rejected("parsing the attestation credential", err)
 	}
-	session, err := s.claim(ctx, parsed.Response.CollectedClientData.Challenge, Registration,
-		digest("register", req.ObjectID, req.DeviceName, req.Credential))
+	session, retry, err := s.claim(ctx, parsed.Response.CollectedClientData.Challenge, Registration, req.CorrelationID,
+		digest("register", req.ObjectID, req.DeviceName, req.CorrelationID, req.Credential))
 	if err != nil {
 		return nil, err
 	}
 	if session.UserID != req.ObjectID {
 		return nil, Errorf(CodeUserMismatch, "the registration was begun for another objectId")
 	}
-	user, err := s.sessionUser(ctx, session)
+	user, err := s.getUser(ctx, session.UserID)
 	if err != nil {
 		return nil, err
+	}
+	if retry {
+		stored, err := firstResult(user, parsed.Response.AttestationObject.AuthData.AttData.CredentialID, session)
+		if err != nil {
+			return nil, err
+		}
+		return registerResult(stored, len(user.Credentials)), nil
 	}
 	created, err := s.webauthn.CreateCredential(webauthnUser{user: user}, session.Data, parsed)
 	if err != nil {
 		return nil, rejected("verifying the attestation", err)
 	}
+	if err := checkPublicKey(created.PublicKey); err != nil {
+		return nil, err
+	}
 	now := s.opts.Now().UTC()
-	var stored Credential
-	err = s.updateUser(ctx, user, func(u *User) error {
-		if i := u.Find(created.ID); i >= 0 {
-			if u.Credentials[i].Challenge == session.Challenge {
-				stored = u.Credentials[i]
-				return errAlreadyApplied
-			}
-			return Errorf(CodeCredentialExists, "the credential id is already registered for this user")
+	key := Key{
+		ID:                created.ID,
+		PublicKey:         created.PublicKey,
+		AttestationFormat: created.AttestationFormat,
+		Transport:         cleanTransports(created.Transport),
+		Flags:             created.Flags,
+		Authenticator: webauthn.Authenticator{
+			AAGUID:     created.Authenticator.AAGUID,
+			SignCount:  created.Authenticator.SignCount,
+			Attachment: created.Authenticator.Attachment,
+		},
+	}
+	stored := Credential{WebAuthn: key, Name: deviceName, CreatedAt: now, LastUsedAt: now, Challenge: session.Challenge}
+	if stored.Name == "" {
+		stored.Name = DefaultDeviceName(key, now)
+	}
+	err = s.updateUser(ctx, user, func(u *User) outcome {
+		if u.Find(key.ID) >= 0 {
+			return refuse(Errorf(CodeCredentialExists, "the credential id is already registered for this user"))
 		}
 		if len(u.Credentials) >= s.opts.DeviceLimit {
-			return Errorf(CodeDeviceLimit, "the user has %d passkeys, the limit is %d", len(u.Credentials), s.opts.DeviceLimit)
-		}
-		stored = Credential{
-			WebAuthn:   *created,
-			Name:       req.DeviceName,
-			CreatedAt:  now,
-			LastUsedAt: now,
-			Challenge:  session.Challenge,
-		}
-		if stored.Name == "" {
-			stored.Name = DefaultDeviceName(created, now)
+			return refuse(Errorf(CodeDeviceLimit, "the user has %d passkeys, the limit is %d", len(u.Credentials), s.opts.DeviceLimit))
 		}
 		u.Credentials = append(u.Credentials, stored)
-		return nil
+		return write
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &RegisterResult{
-		CredentialID:  encodeID(stored.WebAuthn.ID),
-		DeviceName:    stored.Name,
-		DeviceCount:   len(user.Credentials),
-		PasskeySynced: stored.WebAuthn.Flags.BackupState,
-	}, nil
+	s.event(ctx, EventRegistered, user.ID, stored)
+	return registerResult(stored, len(user.Credentials)), nil
 }
 
-// LoginBeginRequest starts a login: named when ObjectID is set, else
+func registerResult(c Credential, deviceCount int) *RegisterResult {
+	return &RegisterResult{
+		CredentialID:  encodeID(c.WebAuthn.ID),
+		DeviceName:    c.Name,
+		DeviceCount:   deviceCount,
+		PasskeySynced: c.WebAuthn.Flags.BackupState,
+	}
+}
+
+// LoginBeginRequest starts a login: for a user when ObjectID is set, else
 // usernameless with discoverable credentials.
 type LoginBeginRequest struct {
 	ObjectID  string
 	Mediation string
+	// CorrelationID is the B2C journey; the finish must carry the same.
+	CorrelationID string
 }
 
 // LoginBegin creates request options and stores the challenge session. A
-// named login lists the user's passkeys as allowCredentials.
+// login for a user lists the user's passkeys as allowCredentials.
 func (s *Service) LoginBegin(ctx context.Context, req LoginBeginRequest) (*BeginResult, error) {
 	mediation := protocol.CredentialMediationRequirement(req.Mediation)
 	switch mediation {
@@ -200,11 +240,14 @@ func (s *Service) LoginBegin(ctx context.Context, req LoginBeginRequest) (*Begin
 	default:
 		return nil, Errorf(CodeInvalidRequest, "mediation must be empty, conditional, optional or required")
 	}
+	correlationID, err := checkCorrelationID(req.CorrelationID)
+	if err != nil {
+		return nil, err
+	}
 	var (
 		assertion *protocol.CredentialAssertion
 		data      *webauthn.SessionData
 		user      *User
-		err       error
 	)
 	if req.ObjectID == "" {
 		assertion, data, err = s.webauthn.BeginDiscoverableMediatedLogin(mediation)
@@ -223,14 +266,18 @@ func (s *Service) LoginBegin(ctx context.Context, req LoginBeginRequest) (*Begin
 	if err != nil {
 		return nil, fmt.Errorf("beginning login: %w", err)
 	}
-	if err := s.saveSession(ctx, Login, user, data); err != nil {
+	var userID string
+	if user != nil {
+		userID = user.ID
+	}
+	if err := s.saveSession(ctx, Login, userID, correlationID, data); err != nil {
 		return nil, err
 	}
 	options, err := json.Marshal(assertion)
 	if err != nil {
 		return nil, err
 	}
-	result := &BeginResult{Options: options, Named: user != nil}
+	result := &BeginResult{Options: options, ForUser: user != nil}
 	if user != nil {
 		result.DeviceCount = len(user.Credentials)
 	}
@@ -242,6 +289,8 @@ func (s *Service) LoginBegin(ctx context.Context, req LoginBeginRequest) (*Begin
 // owner of the passkey.
 type LoginFinishRequest struct {
 	ObjectID, Credential string
+	// CorrelationID must be the one the login was begun with.
+	CorrelationID string
 }
 
 // LoginResult names the signed-in user and the passkey used.
@@ -254,53 +303,56 @@ type LoginResult struct {
 }
 
 // LoginFinish verifies the assertion against its session and the stored
-// passkey, refuses a sign counter that went backwards, and records the use.
-func (s *Service) LoginFinish(ctx context.Context, req LoginFinishRequest) (*LoginResult, error) {
+// passkey, refuses a sign counter that did not increase, and records the
+// use. An identical retry within the retry window gets the first call's
+// result again, read from the record without verifying or writing.
+func (s *Service) LoginFinish(ctx context.Context, req LoginFinishRequest) (res *LoginResult, err error) {
+	defer func() { s.refused(ctx, "login", req.ObjectID, err) }()
 	if req.ObjectID != "" {
 		if err := checkObjectID(req.ObjectID); err != nil {
 			return nil, err
 		}
 	}
+	if err := checkCredentialClaim(req.Credential, maxAssertionBytes); err != nil {
+		return nil, err
+	}
 	parsed, err := protocol.ParseCredentialRequestResponseBytes([]byte(req.Credential))
 	if err != nil {
 		return nil, rejected("parsing the assertion credential", err)
 	}
-	session, err := s.claim(ctx, parsed.Response.CollectedClientData.Challenge, Login,
-		digest("login", req.ObjectID, req.Credential))
+	session, retry, err := s.claim(ctx, parsed.Response.CollectedClientData.Challenge, Login, req.CorrelationID,
+		digest("login", req.ObjectID, req.CorrelationID, req.Credential))
 	if err != nil {
 		return nil, err
 	}
-	owner := session.UserID
-	switch {
-	case owner != "" && req.ObjectID == "":
-		return nil, Errorf(CodeInvalidRequest, "objectId is required: the login was begun for a named user")
-	case owner != "" && req.ObjectID != owner:
-		return nil, Errorf(CodeUserMismatch, "the login was begun for another objectId")
-	case owner == "":
-		owner = string(parsed.Response.UserHandle)
-		if owner == "" {
-			return nil, Errorf(CodeCredentialRejected, "a usernameless assertion must carry the user handle")
-		}
-		if checkObjectID(owner) != nil {
-			return nil, Errorf(CodeCredentialUnknown, "the user handle is not an objectId this service issued")
-		}
-		if req.ObjectID != "" && req.ObjectID != owner {
-			return nil, Errorf(CodeUserMismatch, "the passkey belongs to another objectId")
-		}
-	}
-	var user *User
-	if session.UserID != "" {
-		user, err = s.sessionUser(ctx, session)
-	} else {
-		user, err = s.getUser(ctx, owner)
-	}
+	owner, err := s.owner(ctx, session, req.ObjectID, parsed)
 	if err != nil {
 		return nil, err
 	}
-	if user.Find(parsed.RawID) < 0 {
+	user, err := s.getUser(ctx, owner)
+	if err != nil {
+		return nil, err
+	}
+	if retry {
+		used, err := firstResult(user, parsed.RawID, session)
+		if err != nil {
+			return nil, err
+		}
+		return loginResult(user.ID, used), nil
+	}
+	i := user.Find(parsed.RawID)
+	if i < 0 {
 		return nil, Errorf(CodeCredentialUnknown, "the user has no passkey with this credential id")
 	}
-	wu := webauthnUser{user: user}
+	// A synced passkey may change its backup-eligible flag (iCloud
+	// Keychain, KeePassXC), which go-webauthn refuses as inconsistent:
+	// verify against the flag the authenticator now reports, and record
+	// the change below.
+	asserted := parsed.Response.AuthenticatorData.Flags.HasBackupEligible()
+	verifying := cloneUser(user)
+	flipped := verifying.Credentials[i].WebAuthn.Flags.BackupEligible != asserted
+	verifying.Credentials[i].WebAuthn.Flags.BackupEligible = asserted
+	wu := webauthnUser{user: verifying}
 	var validated *webauthn.Credential
 	if session.UserID != "" {
 		validated, err = s.webauthn.ValidateLogin(wu, session.Data, parsed)
@@ -312,45 +364,86 @@ func (s *Service) LoginFinish(ctx context.Context, req LoginFinishRequest) (*Log
 	}
 	counter := parsed.Response.AuthenticatorData.Counter
 	now := s.opts.Now().UTC()
-	var used Credential
-	err = s.updateUser(ctx, user, func(u *User) error {
+	var (
+		used   Credential
+		cloned bool
+	)
+	err = s.updateUser(ctx, user, func(u *User) outcome {
 		i := u.Find(parsed.RawID)
 		if i < 0 {
-			return Errorf(CodeCredentialUnknown, "the passkey was removed during the login")
+			return refuse(Errorf(CodeCredentialUnknown, "the passkey was removed during the login"))
 		}
 		c := &u.Credentials[i]
-		if c.Challenge == session.Challenge {
-			used = *c
-			return errAlreadyApplied
-		}
 		if stored := c.WebAuthn.Authenticator.SignCount; counter <= stored && (counter != 0 || stored != 0) {
-			s.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "sign counter went backwards; login refused",
-				slog.String("objectId", u.ID), slog.String("credentialId", encodeID(c.WebAuthn.ID)),
-				slog.Uint64("storedCount", uint64(stored)), slog.Uint64("receivedCount", uint64(counter)))
-			// The challenge is not recorded: a retry must be refused again.
+			// The warning is kept; the challenge is not recorded, so a
+			// retry is refused again.
 			c.WebAuthn.Authenticator.CloneWarning = true
-			return errCloneDetected
+			used, cloned = *c, true
+			return writeThenRefuse(Errorf(CodeCredentialRejected,
+				"the sign counter did not increase (%d, stored %d): the authenticator may be cloned", counter, stored))
 		}
 		c.WebAuthn.Authenticator.SignCount = counter
 		c.WebAuthn.Flags = validated.Flags
+		c.BackupEligibleChanged = c.BackupEligibleChanged || flipped
 		c.LastUsedAt = now
 		c.Challenge = session.Challenge
 		used = *c
-		return nil
+		return write
 	})
-	if errors.Is(err, errCloneDetected) {
-		return nil, Errorf(CodeCredentialRejected, "the sign counter went backwards (%d): the authenticator may be cloned", counter)
+	if cloned && ErrorCode(err) == CodeCredentialRejected {
+		s.event(ctx, EventCloneWarning, user.ID, used, slog.Uint64("receivedCount", uint64(counter)))
 	}
 	if err != nil {
 		return nil, err
 	}
+	if flipped {
+		s.event(ctx, EventBackupFlagChanged, user.ID, used)
+	}
+	s.event(ctx, EventSignedIn, user.ID, used)
+	return loginResult(user.ID, used), nil
+}
+
+func loginResult(objectID string, c Credential) *LoginResult {
 	return &LoginResult{
-		ObjectID:      user.ID,
-		CredentialID:  encodeID(used.WebAuthn.ID),
-		DeviceName:    used.Name,
-		UserVerified:  parsed.Response.AuthenticatorData.Flags.HasUserVerified(),
-		PasskeySynced: parsed.Response.AuthenticatorData.Flags.HasBackupState(),
-	}, nil
+		ObjectID:      objectID,
+		CredentialID:  encodeID(c.WebAuthn.ID),
+		DeviceName:    c.Name,
+		UserVerified:  c.WebAuthn.Flags.UserVerified,
+		PasskeySynced: c.WebAuthn.Flags.BackupState,
+	}
+}
+
+// owner decides whose passkey signs in: the session's user, or for a
+// usernameless login the user handle, else the credential index.
+func (s *Service) owner(ctx context.Context, session *Session, objectID string, parsed *protocol.ParsedCredentialAssertionData) (string, error) {
+	if owner := session.UserID; owner != "" {
+		switch {
+		case objectID == "":
+			return "", Errorf(CodeInvalidRequest, "objectId is required: the login was begun for a user")
+		case objectID != owner:
+			return "", Errorf(CodeUserMismatch, "the login was begun for another objectId")
+		}
+		return owner, nil
+	}
+	owner := string(parsed.Response.UserHandle)
+	if owner == "" {
+		// Some authenticators leave the user handle out; the credential
+		// index knows whose the id is.
+		found, err := s.store.CredentialOwner(ctx, parsed.RawID)
+		if errors.Is(err, ErrNotFound) {
+			return "", Errorf(CodeCredentialUnknown, "no user holds this credential id")
+		}
+		if err != nil {
+			return "", fmt.Errorf("looking up the credential's owner: %w", err)
+		}
+		owner = found
+	} else if checkObjectID(owner) != nil {
+		return "", Errorf(CodeCredentialUnknown, "the user handle is not an objectId this service issued")
+	}
+	if objectID != "" && objectID != owner {
+		return "", Errorf(CodeUserMismatch, "the passkey belongs to another objectId")
+	}
+	return owner, nil
 }
 
 // Devices returns the user's passkeys; none when the user is unknown.
@@ -374,32 +467,35 @@ func (s *Service) RenameDevice(ctx context.Context, objectID, credentialID, name
 	if err := checkObjectID(objectID); err != nil {
 		return "", err
 	}
-	name = strings.TrimSpace(name)
-	if err := checkDeviceName(name); err != nil {
-		return "", err
-	}
 	id, err := decodeID(credentialID)
 	if err != nil {
+		return "", err
+	}
+	name = strings.TrimSpace(name)
+	if err := checkDeviceName(name); err != nil {
 		return "", err
 	}
 	user, err := s.existingUser(ctx, objectID)
 	if err != nil {
 		return "", err
 	}
-	err = s.updateUser(ctx, user, func(u *User) error {
+	var renamed Credential
+	err = s.updateUser(ctx, user, func(u *User) outcome {
 		i := u.Find(id)
 		if i < 0 {
-			return Errorf(CodeCredentialUnknown, "the user has no passkey with this credential id")
+			return refuse(Errorf(CodeCredentialUnknown, "the user has no passkey with this credential id"))
 		}
+		renamed = u.Credentials[i]
 		if u.Credentials[i].Name == name {
-			return errAlreadyApplied
+			return keep
 		}
 		u.Credentials[i].Name = name
-		return nil
+		return write
 	})
 	if err != nil {
 		return "", err
 	}
+	s.event(ctx, EventRenamed, objectID, renamed, slog.String("newName", name))
 	return name, nil
 }
 
@@ -416,65 +512,21 @@ func (s *Service) DeleteDevice(ctx context.Context, objectID, credentialID strin
 	if err != nil {
 		return 0, err
 	}
-	err = s.updateUser(ctx, user, func(u *User) error {
+	var deleted Credential
+	err = s.updateUser(ctx, user, func(u *User) outcome {
 		i := u.Find(id)
 		if i < 0 {
-			return Errorf(CodeCredentialUnknown, "the user has no passkey with this credential id")
+			return refuse(Errorf(CodeCredentialUnknown, "the user has no passkey with this credential id"))
 		}
+		deleted = u.Credentials[i]
 		u.Credentials = append(u.Credentials[:i], u.Credentials[i+1:]...)
-		return nil
+		return write
 	})
 	if err != nil {
 		return 0, err
 	}
+	s.event(ctx, EventDeleted, objectID, deleted)
 	return len(user.Credentials), nil
-}
-
-// errAlreadyApplied tells updateUser that the record already holds the
-// change (an identical retry), so nothing is written.
-var errAlreadyApplied = errors.New("already applied")
-
-// errCloneDetected tells updateUser to write the clone warning and then
-// report the refusal.
-var errCloneDetected = errors.New("clone detected")
-
-// updateUser applies change to the user and writes it back with optimistic
-// concurrency, reading the record afresh after a conflict. user is updated
-// in place to what was stored.
-func (s *Service) updateUser(ctx context.Context, user *User, change func(*User) error) error {
-	for attempt := 0; ; attempt++ {
-		working := cloneUser(user)
-		err := change(working)
-		if errors.Is(err, errAlreadyApplied) {
-			*user = *working
-			return nil
-		}
-		if err != nil && !errors.Is(err, errCloneDetected) {
-			return err
-		}
-		var writeErr error
-		if working.Version == "" {
-			writeErr = s.store.CreateUser(ctx, working)
-		} else {
-			writeErr = s.store.ReplaceUser(ctx, working)
-		}
-		switch {
-		case writeErr == nil:
-			*user = *working
-			return err
-		case errors.Is(writeErr, ErrConflict) || errors.Is(writeErr, ErrNotFound):
-			if attempt >= maxConflictRetries {
-				return fmt.Errorf("updating user: too many concurrent changes: %w", writeErr)
-			}
-			fresh, err := s.getUser(ctx, user.ID)
-			if err != nil {
-				return err
-			}
-			*user = *fresh
-		default:
-			return fmt.Errorf("updating user: %w", writeErr)
-		}
-	}
 }
 
 // getUser returns the stored user, or a new empty one (Version "") when
@@ -500,65 +552,24 @@ func (s *Service) existingUser(ctx context.Context, id string) (*User, error) {
 	return user, err
 }
 
-// sessionUser returns the user as the session saw it at begin, so a finish
-// need not read it again; a stale copy fails its version check on write.
-func (s *Service) sessionUser(ctx context.Context, session *Session) (*User, error) {
-	if session.User == nil {
-		return s.getUser(ctx, session.UserID)
-	}
-	user := cloneUser(session.User)
-	user.Version = session.UserVersion
-	return user, nil
-}
-
-func (s *Service) saveSession(ctx context.Context, ceremony Ceremony, user *User, data *webauthn.SessionData) error {
+func (s *Service) saveSession(ctx context.Context, ceremony Ceremony, userID, correlationID string, data *webauthn.SessionData) error {
+	stored := *data
+	// The finish reads the user's record afresh and checks that the
+	// credential is theirs, so the allow list (up to a hundred ids) is not
+	// kept: it would make the session grow with the user's passkeys.
+	stored.AllowedCredentialIDs = nil
 	session := &Session{
-		Challenge: data.Challenge,
-		Ceremony:  ceremony,
-		Data:      *data,
-		ExpiresAt: s.opts.Now().Add(s.opts.SessionTTL).UTC(),
-	}
-	if user != nil {
-		// The snapshot of a user with no record yet (Version "") tells the
-		// finish to create the record without reading it first.
-		session.UserID = user.ID
-		session.User = user
-		session.UserVersion = user.Version
+		Challenge:     data.Challenge,
+		Ceremony:      ceremony,
+		UserID:        userID,
+		CorrelationID: correlationID,
+		Data:          stored,
+		ExpiresAt:     s.opts.Now().Add(s.opts.SessionTTL).UTC(),
 	}
 	if err := s.store.CreateSession(ctx, session); err != nil {
 		return fmt.Errorf("storing the challenge session: %w", err)
 	}
 	return nil
-}
-
-// claim finds the session of the challenge and takes it for this request.
-// It fails when the session is unknown, expired, for another ceremony, or
-// already taken by a different request.
-func (s *Service) claim(ctx context.Context, challenge string, ceremony Ceremony, requestDigest string) (*Session, error) {
-	if challenge == "" {
-		return nil, Errorf(CodeCredentialRejected, "clientDataJSON has no challenge")
-	}
-	// The claim records when it was made, so that expiry is judged at the
-	// first attempt: B2C's retry of a request made in time is answered even
-	// when it arrives after the session expired.
-	session, won, err := s.store.ClaimSession(ctx, challenge, requestDigest+"@"+s.opts.Now().UTC().Format(time.RFC3339Nano))
-	if errors.Is(err, ErrNotFound) {
-		return nil, Errorf(CodeChallengeExpired, "no challenge session for this challenge: unknown or expired")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("claiming the challenge session: %w", err)
-	}
-	claimDigest, claimedAt, _ := strings.Cut(session.Claim, "@")
-	if !won && claimDigest != requestDigest {
-		return nil, Errorf(CodeChallengeUsed, "the challenge session was already used by another request")
-	}
-	if at, err := time.Parse(time.RFC3339Nano, claimedAt); err != nil || at.After(session.ExpiresAt) {
-		return nil, Errorf(CodeChallengeExpired, "the challenge session expired at %s", session.ExpiresAt.Format(time.RFC3339))
-	}
-	if session.Ceremony != ceremony {
-		return nil, Errorf(CodeCredentialRejected, "the challenge was issued for %s, not %s", session.Ceremony, ceremony)
-	}
-	return session, nil
 }
 
 // rejected maps a go-webauthn failure to credential_rejected (or
@@ -580,16 +591,6 @@ func rejected(step string, err error) *Error {
 	return &Error{Code: code, Message: msg, Err: err}
 }
 
-// digest identifies a finish request, so that an identical retry is told
-// apart from a different request on the same session.
-func digest(parts ...string) string {
-	h := sha256.New()
-	for _, p := range parts {
-		fmt.Fprintf(h, "%d:%s;", len(p), p)
-	}
-	return hex.EncodeToString(h.Sum(nil))
-}
-
 func cloneUser(u *User) *User {
 	c := *u
 	c.Credentials = append([]Credential(nil), u.Credentials...)
@@ -598,45 +599,8 @@ func cloneUser(u *User) *User {
 
 func encodeID(id []byte) string { return base64.RawURLEncoding.EncodeToString(id) }
 
-func decodeID(s string) ([]byte, error) {
-	id, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
-	if err != nil || len(id) == 0 || len(id) > 1023 {
-		return nil, Errorf(CodeInvalidRequest, "credentialId must be a base64url credential id")
-	}
-	return id, nil
-}
-
-// checkObjectID accepts what B2C puts in objectId: a GUID, or at least a
-// short token of letters, digits and -._ (it becomes the WebAuthn user
-// handle, which may be at most 64 bytes).
-func checkObjectID(id string) error {
-	if id == "" {
-		return Errorf(CodeInvalidRequest, "objectId is required")
-	}
-	if len(id) > 64 {
-		return Errorf(CodeInvalidRequest, "objectId must be at most 64 characters")
-	}
-	for _, r := range id {
-		if !(r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-' || r == '_' || r == '.')) {
-			return Errorf(CodeInvalidRequest, "objectId may hold only letters, digits and -._")
-		}
-	}
-	return nil
-}
-
-func checkText(field, value string, max int) error {
-	if strings.TrimSpace(value) == "" {
-		return Errorf(CodeInvalidRequest, "%s is required", field)
-	}
-	if utf8.RuneCountInString(value) > max {
-		return Errorf(CodeInvalidRequest, "%s must be at most %d characters", field, max)
-	}
-	if strings.IndexFunc(value, unicode.IsControl) >= 0 || !utf8.ValidString(value) {
-		return Errorf(CodeInvalidRequest, "%s must not hold control characters", field)
-	}
-	return nil
-}
-
-func checkDeviceName(name string) error {
-	return checkText("deviceName", name, 64)
+// jitter returns a random duration in [d/2, d], so that writers that
+// collided do not collide again in step.
+func jitter(d time.Duration) time.Duration {
+	return d/2 + rand.N(d/2+1)
 }

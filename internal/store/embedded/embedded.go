@@ -28,6 +28,10 @@ var (
 	// challenge, so a claim is a small write and the session record is
 	// never rewritten.
 	claimsBucket = []byte("claims")
+	// credentialsBucket is the credential index: credential id -> user id.
+	// It is written in the same transaction as the user record, so the
+	// two can never disagree.
+	credentialsBucket = []byte("credentials")
 )
 
 // FileName is the name of the database file inside the data directory.
@@ -50,6 +54,11 @@ type Store struct {
 	done   chan struct{}
 	writes chan *write // unbuffered: a write is either taken or refused
 	wrote  chan struct{}
+
+	// betweenWrites, when set (by tests), runs inside a user write after
+	// the index is written and before the record is: an error from it
+	// fails the write as a crash there would.
+	betweenWrites func() error
 }
 
 // write is one write transaction function waiting for its commit. Its
@@ -90,6 +99,9 @@ func Open(dir string, sweepEvery time.Duration) (*Store, error) {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
+		}
+		if tx.Bucket(credentialsBucket) == nil {
+			return indexExisting(tx)
 		}
 		return nil
 	})
@@ -161,7 +173,7 @@ func (s *Store) commitGroup(group []*write) {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		for i, w := range group {
 			results[i] = w.fn(tx)
-			if err := results[i]; err != nil && !errors.Is(err, passkey.ErrConflict) && !errors.Is(err, passkey.ErrNotFound) {
+			if err := results[i]; err != nil && !refusal(err) {
 				return err
 			}
 		}
@@ -178,6 +190,12 @@ func (s *Store) commitGroup(group []*write) {
 	}
 }
 
+// refusal reports the errors a write function returns before it writes
+// anything, which leave the transaction usable for the others.
+func refusal(err error) bool {
+	return errors.Is(err, passkey.ErrConflict) || errors.Is(err, passkey.ErrNotFound) || errors.Is(err, passkey.ErrCredentialTaken)
+}
+
 // GetUser returns passkey.ErrNotFound when the user has no record.
 func (s *Store) GetUser(_ context.Context, id string) (*passkey.User, error) {
 	var user *passkey.User
@@ -188,33 +206,45 @@ func (s *Store) GetUser(_ context.Context, id string) (*passkey.User, error) {
 		}
 		user = rec.User
 		user.Version = strconv.FormatUint(rec.Version, 10)
+		user.MarkIndexed()
 		return nil
 	})
 	return user, err
 }
 
-// CreateUser returns passkey.ErrConflict when the user exists.
+// CreateUser returns passkey.ErrConflict when the user exists and
+// passkey.ErrCredentialTaken when another user holds one of its
+// credential ids.
 func (s *Store) CreateUser(_ context.Context, u *passkey.User) error {
 	user, err := json.Marshal(u)
 	if err != nil {
 		return err
 	}
-	return s.update(func(tx *bolt.Tx) error {
+	u.Indexed = nil
+	added, removed := u.IndexChanges()
+	err = s.update(func(tx *bolt.Tx) error {
 		if tx.Bucket(usersBucket).Get([]byte(u.ID)) != nil {
 			return passkey.ErrConflict
 		}
-		return writeUser(tx, u, user, 1)
+		return s.writeUser(tx, u, user, 1, added, removed)
 	})
+	if err == nil {
+		u.MarkIndexed()
+	}
+	return err
 }
 
-// ReplaceUser returns passkey.ErrNotFound when the user is gone and
-// passkey.ErrConflict when it was written since u was read.
+// ReplaceUser returns passkey.ErrNotFound when the user is gone,
+// passkey.ErrConflict when it was written since u was read and
+// passkey.ErrCredentialTaken when another user holds a credential id it
+// adds.
 func (s *Store) ReplaceUser(_ context.Context, u *passkey.User) error {
 	user, err := json.Marshal(u)
 	if err != nil {
 		return err
 	}
-	return s.update(func(tx *bolt.Tx) error {
+	added, removed := u.IndexChanges()
+	err = s.update(func(tx *bolt.Tx) error {
 		version, err := readVersion(tx, u.ID)
 		if err != nil {
 			return err
@@ -222,8 +252,27 @@ func (s *Store) ReplaceUser(_ context.Context, u *passkey.User) error {
 		if strconv.FormatUint(version, 10) != u.Version {
 			return passkey.ErrConflict
 		}
-		return writeUser(tx, u, user, version+1)
+		return s.writeUser(tx, u, user, version+1, added, removed)
 	})
+	if err == nil {
+		u.MarkIndexed()
+	}
+	return err
+}
+
+// CredentialOwner returns passkey.ErrNotFound when no record holds the
+// credential id.
+func (s *Store) CredentialOwner(_ context.Context, credentialID []byte) (string, error) {
+	var owner string
+	err := s.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(credentialsBucket).Get(credentialID)
+		if v == nil {
+			return passkey.ErrNotFound
+		}
+		owner = string(v)
+		return nil
+	})
+	return owner, err
 }
 
 // CreateSession returns passkey.ErrConflict when the challenge is taken.
@@ -245,15 +294,19 @@ func (s *Store) CreateSession(_ context.Context, session *passkey.Session) error
 // challenge. Writes run one transaction at a time, so the read-compare-
 // write below is atomic; the session is decoded after the commit, outside
 // the writer.
-func (s *Store) ClaimSession(_ context.Context, challenge, claim string) (*passkey.Session, bool, error) {
+func (s *Store) ClaimSession(_ context.Context, challenge string, claim passkey.Claim) (*passkey.Session, bool, error) {
+	encoded, err := json.Marshal(claim)
+	if err != nil {
+		return nil, false, err
+	}
 	var (
 		data   []byte
-		stored string
+		stored []byte
 		won    bool
 	)
 	key := []byte(challenge)
-	err := s.update(func(tx *bolt.Tx) error {
-		data, stored, won = nil, "", false // the function may run twice
+	err = s.update(func(tx *bolt.Tx) error {
+		data, stored, won = nil, nil, false // the function may run twice
 		v := tx.Bucket(sessionsBucket).Get(key)
 		if v == nil {
 			return passkey.ErrNotFound
@@ -261,11 +314,11 @@ func (s *Store) ClaimSession(_ context.Context, challenge, claim string) (*passk
 		data = append([]byte(nil), v...) // v is only valid inside the transaction
 		claims := tx.Bucket(claimsBucket)
 		if c := claims.Get(key); c != nil {
-			stored = string(c)
+			stored = append([]byte(nil), c...)
 			return nil
 		}
-		stored, won = claim, true
-		return claims.Put(key, []byte(claim))
+		stored, won = encoded, true
+		return claims.Put(key, encoded)
 	})
 	if err != nil {
 		return nil, false, err
@@ -274,7 +327,12 @@ func (s *Store) ClaimSession(_ context.Context, challenge, claim string) (*passk
 	if err := json.Unmarshal(data, &session); err != nil {
 		return nil, false, fmt.Errorf("decoding session: %w", err)
 	}
-	session.Claim = stored
+	session.Claim = new(passkey.Claim)
+	if json.Unmarshal(stored, session.Claim) != nil {
+		// A claim written before claims were JSON ("digest@time"): it
+		// matches no request and is past every retry window.
+		session.Claim = &passkey.Claim{Digest: string(stored)}
+	}
 	return &session, won, nil
 }
 
@@ -356,10 +414,35 @@ func readVersion(tx *bolt.Tx, id string) (uint64, error) {
 	return rec.Version, nil
 }
 
-// writeUser stores the user (user: u encoded as JSON) as the record
-// {"version":N,"user":...}, the encoding of record, built without
-// encoding the user again inside the transaction.
-func writeUser(tx *bolt.Tx, u *passkey.User, user []byte, version uint64) error {
+// writeUser indexes the credential ids u adds (refusing, before anything
+// is written, an id another user holds), unindexes those it removes, and
+// stores the user (user: u encoded as JSON) as the record
+// {"version":N,"user":...}, the encoding of record, built without encoding
+// the user again inside the transaction.
+func (s *Store) writeUser(tx *bolt.Tx, u *passkey.User, user []byte, version uint64, added, removed [][]byte) error {
+	index := tx.Bucket(credentialsBucket)
+	for _, id := range added {
+		if owner := index.Get(id); owner != nil && string(owner) != u.ID {
+			return passkey.ErrCredentialTaken
+		}
+	}
+	for _, id := range added {
+		if err := index.Put(id, []byte(u.ID)); err != nil {
+			return err
+		}
+	}
+	for _, id := range removed {
+		if owner := index.Get(id); string(owner) == u.ID {
+			if err := index.Delete(id); err != nil {
+				return err
+			}
+		}
+	}
+	if s.betweenWrites != nil {
+		if err := s.betweenWrites(); err != nil {
+			return err
+		}
+	}
 	data := make([]byte, 0, len(user)+40)
 	data = append(data, `{"version":`...)
 	data = strconv.AppendUint(data, version, 10)
@@ -371,4 +454,38 @@ func writeUser(tx *bolt.Tx, u *passkey.User, user []byte, version uint64) error 
 	}
 	u.Version = strconv.FormatUint(version, 10)
 	return nil
+}
+
+// indexExisting creates the credential index of a file written before
+// there was one, from every user record in it. Should two records hold one
+// id (possible before the index), the first user in key order keeps it in
+// the index; the other still signs in by name with it but cannot be found
+// by it.
+func indexExisting(tx *bolt.Tx) error {
+	index, err := tx.CreateBucket(credentialsBucket)
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(usersBucket).ForEach(func(k, v []byte) error {
+		var rec struct {
+			User struct {
+				Credentials []struct {
+					WebAuthn struct {
+						ID []byte `json:"id"`
+					} `json:"webauthn"`
+				} `json:"credentials"`
+			} `json:"user"`
+		}
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return fmt.Errorf("indexing the credentials of user %s: %w", k, err)
+		}
+		for _, c := range rec.User.Credentials {
+			if len(c.WebAuthn.ID) > 0 && index.Get(c.WebAuthn.ID) == nil {
+				if err := index.Put(c.WebAuthn.ID, append([]byte(nil), k...)); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
 }

@@ -10,13 +10,24 @@ import (
 )
 
 func TestContract(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) passkey.Store {
-		s, err := Open(t.TempDir(), time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
+	var shared *Store
+	storetest.Run(t, storetest.Engine{
+		Open: func(t *testing.T) passkey.Store {
+			s, err := Open(t.TempDir(), time.Hour)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			shared = s
+			return s
+		},
+		// One process may open the file at a time, so the faulty store is
+		// the same one with the fault set; it is cleared when the test ends.
+		OpenFaulty: func(t *testing.T, fault func() error) passkey.Store {
+			shared.betweenWrites = fault
+			t.Cleanup(func() { shared.betweenWrites = nil })
+			return shared
+		},
 	})
 }
 
@@ -60,7 +71,7 @@ func TestRemoveExpired(t *testing.T) {
 		t.Fatal(err)
 	}
 	for ch, want := range map[string]bool{"a": false, "b": false, "c": true} {
-		_, _, err := s.ClaimSession(ctx, ch, "x")
+		_, _, err := s.ClaimSession(ctx, ch, passkey.Claim{Digest: "x", At: now})
 		if (err == nil) != want {
 			t.Errorf("session %s: err %v, want kept=%v", ch, err, want)
 		}

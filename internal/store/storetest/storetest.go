@@ -1,6 +1,9 @@
 // Package storetest is the contract every passkey.Store implementation
 // must pass: not-found and conflict errors, optimistic concurrency on
-// users, and exactly one winner when sessions are claimed concurrently.
+// users, a credential index that agrees with the user records (also after
+// a fault between its write and the record's, and under races), and
+// exactly one winner when sessions are claimed concurrently, each claim
+// with its digest and time.
 package storetest
 
 import (
@@ -17,10 +20,21 @@ import (
 	"github.com/passkeys-b2c/passkeys/internal/passkey"
 )
 
-// Run runs the contract against the store returned by open. Each subtest
-// gets its own ids, so one store may serve them all.
-func Run(t *testing.T, open func(t *testing.T) passkey.Store) {
-	store := open(t)
+// Engine opens stores of one storage engine for the contract.
+type Engine struct {
+	// Open returns a store; one may serve every subtest.
+	Open func(t *testing.T) passkey.Store
+	// OpenFaulty returns a store on the same data whose user writes call
+	// fault after writing the credential index and before writing the
+	// record (or, where the engine writes the record first, between the
+	// two), failing as a crash there would when fault returns an error.
+	OpenFaulty func(t *testing.T, fault func() error) passkey.Store
+}
+
+// Run runs the contract against the engine's stores. Each subtest gets its
+// own ids, so one store may serve them all.
+func Run(t *testing.T, engine Engine) {
+	store := engine.Open(t)
 	ctx := context.Background()
 	prefix := fmt.Sprintf("t%d-", time.Now().UnixNano())
 
@@ -129,6 +143,8 @@ func Run(t *testing.T, open func(t *testing.T) passkey.Store) {
 		}
 	})
 
+	runIndex(t, engine, store, prefix)
+
 	t.Run("sessions: claim once, concurrent claims have one winner", func(t *testing.T) {
 		s := session(prefix+"challenge-1", prefix+"erin")
 		if err := store.CreateSession(ctx, s); err != nil {
@@ -146,10 +162,11 @@ func Run(t *testing.T, open func(t *testing.T) passkey.Store) {
 		}
 		var wg sync.WaitGroup
 		results := make(chan outcome, n)
+		claimedAt := time.Now().UTC().Truncate(time.Millisecond)
 		for i := range n {
 			claim := fmt.Sprintf("claim-%d", i)
 			wg.Go(func() {
-				got, won, err := store.ClaimSession(ctx, s.Challenge, claim)
+				got, won, err := store.ClaimSession(ctx, s.Challenge, passkey.Claim{Digest: claim, At: claimedAt})
 				results <- outcome{claim, got, won, err}
 			})
 		}
@@ -173,22 +190,22 @@ func Run(t *testing.T, open func(t *testing.T) passkey.Store) {
 			t.Fatal("no claim won")
 		}
 		for _, r := range seen {
-			if r.s.Claim != winner {
-				t.Errorf("%s saw claim %q; want the winner's %q", r.claim, r.s.Claim, winner)
+			if r.s.Claim == nil || r.s.Claim.Digest != winner || !r.s.Claim.At.Equal(claimedAt) {
+				t.Errorf("%s saw claim %+v; want the winner's %q at %s", r.claim, r.s.Claim, winner, claimedAt)
 			}
 			if r.s.UserID != s.UserID || r.s.Ceremony != s.Ceremony || r.s.Data.Challenge != s.Challenge ||
-				!r.s.ExpiresAt.Equal(s.ExpiresAt) || r.s.User == nil || r.s.User.ID != s.UserID || r.s.UserVersion != "v1" {
+				!r.s.ExpiresAt.Equal(s.ExpiresAt) || r.s.CorrelationID != s.CorrelationID {
 				t.Errorf("claimed session = %+v; want the stored one", r.s)
 			}
 		}
-		again, won, err := store.ClaimSession(ctx, s.Challenge, winner)
-		if err != nil || won || again.Claim != winner {
+		again, won, err := store.ClaimSession(ctx, s.Challenge, passkey.Claim{Digest: "late", At: claimedAt.Add(time.Second)})
+		if err != nil || won || again.Claim == nil || again.Claim.Digest != winner || !again.Claim.At.Equal(claimedAt) {
 			t.Fatalf("repeat claim = %+v, %v, %v; want the stored claim, not won", again, won, err)
 		}
 	})
 
 	t.Run("ClaimSession of an unknown challenge is ErrNotFound", func(t *testing.T) {
-		_, won, err := store.ClaimSession(ctx, prefix+"no-such-challenge", "x")
+		_, won, err := store.ClaimSession(ctx, prefix+"no-such-challenge", passkey.Claim{Digest: "x", At: time.Now()})
 		if !errors.Is(err, passkey.ErrNotFound) || won {
 			t.Fatalf("ClaimSession = %v, %v; want ErrNotFound", won, err)
 		}
@@ -198,7 +215,7 @@ func Run(t *testing.T, open func(t *testing.T) passkey.Store) {
 func credential(id, name string) passkey.Credential {
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	return passkey.Credential{
-		WebAuthn: webauthn.Credential{
+		WebAuthn: passkey.Key{
 			ID:                []byte(id),
 			PublicKey:         []byte("public-key-" + id),
 			AttestationFormat: "none",
@@ -214,12 +231,11 @@ func credential(id, name string) passkey.Credential {
 
 func session(challenge, userID string) *passkey.Session {
 	return &passkey.Session{
-		Challenge:   challenge,
-		Ceremony:    passkey.Login,
-		UserID:      userID,
-		Data:        webauthn.SessionData{Challenge: challenge, UserID: []byte(userID)},
-		ExpiresAt:   time.Now().Add(5 * time.Minute).UTC().Truncate(time.Millisecond),
-		User:        &passkey.User{ID: userID},
-		UserVersion: "v1",
+		Challenge:     challenge,
+		Ceremony:      passkey.Login,
+		UserID:        userID,
+		CorrelationID: "journey-" + userID,
+		Data:          webauthn.SessionData{Challenge: challenge, UserID: []byte(userID)},
+		ExpiresAt:     time.Now().Add(5 * time.Minute).UTC().Truncate(time.Millisecond),
 	}
 }

@@ -1,0 +1,151 @@
+package passkey
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// claim finds the session of the challenge and takes it for this request.
+// It fails when the session is unknown, expired, for another ceremony, for
+// another journey, or already taken by a different request. retry reports
+// an identical request within the retry window of the first: its answer is
+// the first one's, from the record, with nothing verified or written.
+func (s *Service) claim(ctx context.Context, challenge string, ceremony Ceremony, correlationID, requestDigest string) (session *Session, retry bool, err error) {
+	if err := checkChallenge(challenge); err != nil {
+		return nil, false, err
+	}
+	now := s.opts.Now().UTC()
+	session, won, err := s.store.ClaimSession(ctx, challenge, Claim{Digest: requestDigest, At: now})
+	if errors.Is(err, ErrNotFound) {
+		return nil, false, Errorf(CodeChallengeExpired, "no challenge session for this challenge: unknown or expired")
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("claiming the challenge session: %w", err)
+	}
+	first := session.Claim
+	if first == nil {
+		return nil, false, fmt.Errorf("the store returned the claimed session %s without its claim", challenge)
+	}
+	if !won {
+		if first.Digest != requestDigest {
+			return nil, false, Errorf(CodeChallengeUsed, "the challenge session was already used by another request")
+		}
+		if now.Sub(first.At) > s.opts.RetryWindow {
+			return nil, false, Errorf(CodeChallengeUsed, "the challenge session was used %s ago; a retry is answered for %s",
+				now.Sub(first.At).Round(time.Second), s.opts.RetryWindow)
+		}
+	}
+	// Expiry is judged at the first attempt: B2C's retry of a request made
+	// in time is answered even when it arrives after the session expired.
+	if first.At.After(session.ExpiresAt) {
+		return nil, false, Errorf(CodeChallengeExpired, "the challenge session expired at %s", session.ExpiresAt.Format(time.RFC3339))
+	}
+	if session.Ceremony != ceremony {
+		return nil, false, Errorf(CodeCredentialRejected, "the challenge was issued for %s, not %s", session.Ceremony, ceremony)
+	}
+	if session.CorrelationID != "" && session.CorrelationID != correlationID {
+		return nil, false, Errorf(CodeChallengeUsed, "the challenge session belongs to another journey (correlationId)")
+	}
+	return session, !won, nil
+}
+
+// firstResult returns the credential as the first finish call on the
+// session left it: that call recorded the session's challenge on it. A
+// first call that was refused recorded nothing, and neither is its retry
+// answered.
+func firstResult(user *User, credentialID []byte, session *Session) (Credential, error) {
+	if i := user.Find(credentialID); i >= 0 && user.Credentials[i].Challenge == session.Challenge {
+		return user.Credentials[i], nil
+	}
+	return Credential{}, Errorf(CodeChallengeUsed, "the first call on this challenge session did not succeed; only a success is answered again")
+}
+
+// digest identifies a finish request, so that an identical retry is told
+// apart from a different request on the same session.
+func digest(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		fmt.Fprintf(h, "%d:%s;", len(p), p)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// outcome is what a change to a user record decided: whether to write the
+// changed record, and the refusal to answer with (after the write, when
+// there is one: a clone warning is kept although the login is refused).
+type outcome struct {
+	write   bool
+	refusal error
+}
+
+var (
+	// write stores the changed record.
+	write = outcome{write: true}
+	// keep writes nothing: the record already holds the change.
+	keep = outcome{}
+)
+
+// refuse writes nothing and answers err.
+func refuse(err error) outcome { return outcome{refusal: err} }
+
+// writeThenRefuse stores the changed record and answers err.
+func writeThenRefuse(err error) outcome { return outcome{write: true, refusal: err} }
+
+// Contention on one user record: a write that lost to another is tried
+// again on a fresh read after a jittered pause that doubles each time;
+// past maxWriteAttempts the call is storage_unavailable.
+const (
+	maxWriteAttempts = 10
+	firstBackoff     = 5 * time.Millisecond
+	maxBackoff       = 200 * time.Millisecond
+)
+
+// updateUser applies change to the user and writes it back with optimistic
+// concurrency, reading the record afresh after a conflict. user is updated
+// in place to what was stored.
+func (s *Service) updateUser(ctx context.Context, user *User, change func(*User) outcome) error {
+	backoff := firstBackoff
+	for attempt := 1; ; attempt++ {
+		working := cloneUser(user)
+		decided := change(working)
+		if !decided.write {
+			return decided.refusal
+		}
+		var err error
+		if working.Version == "" {
+			err = s.store.CreateUser(ctx, working)
+		} else {
+			err = s.store.ReplaceUser(ctx, working)
+		}
+		switch {
+		case err == nil:
+			*user = *working
+			return decided.refusal
+		case errors.Is(err, ErrCredentialTaken):
+			return Errorf(CodeCredentialExists, "the credential id is already registered")
+		case errors.Is(err, ErrTooLarge):
+			return Errorf(CodeDeviceLimit, "the user's record is full: remove a passkey first")
+		case errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound):
+			if attempt >= maxWriteAttempts {
+				return fmt.Errorf("updating user: %d writes lost to concurrent changes: %w", attempt, ErrUnavailable)
+			}
+			select {
+			case <-time.After(jitter(backoff)):
+			case <-ctx.Done():
+				return fmt.Errorf("updating user: %w: %w", ErrUnavailable, ctx.Err())
+			}
+			backoff = min(2*backoff, maxBackoff)
+			fresh, err := s.getUser(ctx, user.ID)
+			if err != nil {
+				return err
+			}
+			*user = *fresh
+		default:
+			return fmt.Errorf("updating user: %w", err)
+		}
+	}
+}
