@@ -3,12 +3,14 @@
 // share one state.
 //
 // Layout (docs/cosmos.md): container UsersContainer holds one item per
-// user, id = the B2C objectId, partition key /id; container
-// SessionsContainer holds one item per challenge session, id = the
-// challenge, partition key /id, TTL on. Every operation is a point
-// operation on one item in its own logical partition: no queries at all.
-// A user record is replaced with If-Match on its ETag; a session is
-// claimed by one conditional patch that returns the stored session.
+// user, id = the B2C objectId, partition key /id, and one credential index
+// item per credential id (id = IndexPrefix + a hash of the credential id,
+// naming its owner); container SessionsContainer holds one item per
+// challenge session, id = the challenge, partition key /id, TTL on. Every
+// operation is a point operation on one item in its own logical
+// partition; only the one-shot IndexCredentials queries. A user record is
+// replaced with If-Match on its ETag; a session is claimed by one
+// conditional patch that returns the stored session.
 package cosmos
 
 import (
@@ -95,6 +97,11 @@ type Store struct {
 	sessions *azcosmos.ContainerClient
 	now      func() time.Time
 	grace    time.Duration
+
+	// betweenWrites, when set (by tests), runs between the index writes
+	// and the record write of a user write; an error from it fails the
+	// write as a crash there would, leaving what was written.
+	betweenWrites func() error
 }
 
 var _ passkey.Store = (*Store)(nil)
@@ -257,25 +264,34 @@ func (s *Store) GetUser(ctx context.Context, id string) (*passkey.User, error) {
 		return nil, fmt.Errorf("decoding user %s: %w", id, err)
 	}
 	u.Version = string(resp.ETag)
+	u.MarkIndexed()
 	return &u, nil
 }
 
-// CreateUser stores a new user record. It returns passkey.ErrConflict
-// when the user exists.
+// CreateUser stores a new user record after indexing its credential ids.
+// It returns passkey.ErrConflict when the user exists and
+// passkey.ErrCredentialTaken when another user holds one of its ids.
 func (s *Store) CreateUser(ctx context.Context, u *passkey.User) error {
 	data, err := json.Marshal(u)
 	if err != nil {
 		return err
 	}
+	u.Indexed = nil
+	added, removed := u.IndexChanges()
+	if err := s.index(ctx, u.ID, added); err != nil {
+		return err
+	}
 	resp, err := s.users.CreateItem(ctx, azcosmos.NewPartitionKeyString(u.ID), data, nil)
 	if status(err) == http.StatusConflict {
+		s.unindex(ctx, u.ID, added)
 		return passkey.ErrConflict
 	}
 	if err != nil {
-		return storeError("creating user", err)
+		return userWriteError("creating user", err)
 	}
 	u.Version = string(resp.ETag)
-	return nil
+	u.MarkIndexed()
+	return s.unindexAfter(ctx, u.ID, removed)
 }
 
 // ReplaceUser overwrites the record if its ETag still equals u.Version
@@ -290,20 +306,36 @@ func (s *Store) ReplaceUser(ctx context.Context, u *passkey.User) error {
 	if err != nil {
 		return err
 	}
+	added, removed := u.IndexChanges()
+	if err := s.index(ctx, u.ID, added); err != nil {
+		return err
+	}
 	etag := azcore.ETag(u.Version)
 	resp, err := s.users.ReplaceItem(ctx, azcosmos.NewPartitionKeyString(u.ID), u.ID, data,
 		&azcosmos.ItemOptions{IfMatchEtag: &etag})
 	switch {
 	case err == nil:
 	case status(err) == http.StatusPreconditionFailed:
+		s.unindex(ctx, u.ID, added)
 		return passkey.ErrConflict
 	case status(err) == http.StatusNotFound:
+		s.unindex(ctx, u.ID, added)
 		return passkey.ErrNotFound
 	default:
-		return storeError("replacing user", err)
+		return userWriteError("replacing user", err)
 	}
 	u.Version = string(resp.ETag)
-	return nil
+	u.MarkIndexed()
+	return s.unindexAfter(ctx, u.ID, removed)
+}
+
+// userWriteError is storeError, except that a record Cosmos DB refuses as
+// too large (413) is passkey.ErrTooLarge, for the domain to answer.
+func userWriteError(op string, err error) error {
+	if status(err) == http.StatusRequestEntityTooLarge {
+		return fmt.Errorf("cosmos %s: %w", op, passkey.ErrTooLarge)
+	}
+	return storeError(op, err)
 }
 
 // sessionItem is a session as stored: the session, how many claim calls
@@ -342,7 +374,7 @@ func (s *Store) CreateSession(ctx context.Context, session *passkey.Session) err
 // consistency may serve from a replica that has not seen the winning
 // claim yet, a patch is answered by the item's write replica. It returns
 // passkey.ErrNotFound when no session has the challenge.
-func (s *Store) ClaimSession(ctx context.Context, challenge, claim string) (*passkey.Session, bool, error) {
+func (s *Store) ClaimSession(ctx context.Context, challenge string, claim passkey.Claim) (*passkey.Session, bool, error) {
 	pk := azcosmos.NewPartitionKeyString(challenge)
 	withContent := &azcosmos.ItemOptions{EnableContentResponseOnWrite: true}
 	var take azcosmos.PatchOperations

@@ -35,5 +35,15 @@ func open(t testing.TB, c *testenv.Cosmos, opts cosmos.Options) *cosmos.Store {
 
 func TestContract(t *testing.T) {
 	c := testenv.StartCosmos(t)
-	storetest.Run(t, func(t *testing.T) passkey.Store { return open(t, c, cosmos.Options{}) })
+	database := c.Database(t)
+	storetest.Run(t, storetest.Engine{
+		Open: func(t *testing.T) passkey.Store { return open(t, c, cosmos.Options{Database: database}) },
+		// A second store on the same database: another instance, whose
+		// writes stop between the index and the record.
+		OpenFaulty: func(t *testing.T, fault func() error) passkey.Store {
+			s := open(t, c, cosmos.Options{Database: database})
+			cosmos.SetBetweenWrites(s, fault)
+			return s
+		},
+	})
 }

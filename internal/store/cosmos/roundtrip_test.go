@@ -289,7 +289,7 @@ func TestSessionExpiresByTTL(t *testing.T) {
 	if err := s.CreateSession(ctx, later); !errors.Is(err, passkey.ErrConflict) {
 		t.Fatalf("CreateSession of the unexpired session = %v; want ErrConflict: it must still exist", err)
 	}
-	if _, won, err := s.ClaimSession(ctx, later.Challenge, "x"); err != nil || !won {
+	if _, won, err := s.ClaimSession(ctx, later.Challenge, passkey.Claim{Digest: "x", At: time.Now()}); err != nil || !won {
 		t.Fatalf("the unexpired session: won=%v, %v; want it claimed", won, err)
 	}
 }
