@@ -53,7 +53,7 @@ func (s *Server) loginBegin(ctx context.Context, r *request) (response, error) {
 		return nil, err
 	}
 	out := response{"options": string(res.Options)}
-	if res.Named {
+	if res.ForUser {
 		out["deviceCount"] = res.DeviceCount
 	}
 	return out, nil

@@ -27,8 +27,8 @@ func TestRegisterBeginOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.DeviceCount != 2 || !res.Named {
-		t.Errorf("deviceCount %d named %v, want 2 and true", res.DeviceCount, res.Named)
+	if res.DeviceCount != 2 || !res.ForUser {
+		t.Errorf("deviceCount %d named %v, want 2 and true", res.DeviceCount, res.ForUser)
 	}
 	opts := creationOptions(t, string(res.Options))
 	if opts.RelyingParty.ID != "localhost" {
@@ -167,8 +167,8 @@ func TestLoginBegin(t *testing.T) {
 
 	t.Run("named", func(t *testing.T) {
 		res := h.loginBegin(t, "user-a", "")
-		if !res.Named || res.DeviceCount != 2 {
-			t.Errorf("named %v deviceCount %d, want true and 2", res.Named, res.DeviceCount)
+		if !res.ForUser || res.DeviceCount != 2 {
+			t.Errorf("named %v deviceCount %d, want true and 2", res.ForUser, res.DeviceCount)
 		}
 		opts := requestOptions(t, string(res.Options))
 		allowed := descriptorIDs(opts.Response.AllowedCredentials)
@@ -192,8 +192,8 @@ func TestLoginBegin(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			res := h.loginBegin(t, "", tt.mediation)
-			if res.Named || res.DeviceCount != 0 {
-				t.Errorf("named %v deviceCount %d, want false and 0", res.Named, res.DeviceCount)
+			if res.ForUser || res.DeviceCount != 0 {
+				t.Errorf("named %v deviceCount %d, want false and 0", res.ForUser, res.DeviceCount)
 			}
 			opts := requestOptions(t, string(res.Options))
 			if len(opts.Response.AllowedCredentials) != 0 {
