@@ -3,65 +3,167 @@ package passkey
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/webauthn"
 )
 
-// claim finds the session of the challenge and takes it for this request.
-// It fails when the session is unknown, expired, for another ceremony, for
-// another journey, or already taken by a different request. retry reports
-// an identical request within the retry window of the first: its answer is
-// the first one's, from the record, with nothing verified or written.
-func (s *Service) claim(ctx context.Context, challenge string, ceremony Ceremony, correlationID, requestDigest string) (session *Session, retry bool, err error) {
-	if err := checkChallenge(challenge); err != nil {
-		return nil, false, err
+// prepare builds, once, what the ceremonies share: the sealer under the
+// store's session key, and the parts of go-webauthn's session data that
+// are the same for every session of a ceremony (relying party, user
+// verification, credential parameters, extensions), taken from one begin
+// of each, so that a finish rebuilds the session data from the sealed
+// challenge alone.
+func (s *Service) prepare() error {
+	s.once.Do(func() {
+		s.sealer, s.prepareErr = newSealer(s.store.SessionKey(), s.webauthn.Config.RPID)
+		if s.prepareErr != nil {
+			return
+		}
+		probe := webauthnUser{user: &User{ID: "template"}, name: "template", displayName: "template"}
+		var reg, login *webauthn.SessionData
+		if _, reg, s.prepareErr = s.webauthn.BeginRegistration(probe); s.prepareErr != nil {
+			return
+		}
+		if _, login, s.prepareErr = s.webauthn.BeginDiscoverableMediatedLogin(protocol.MediationDefault); s.prepareErr != nil {
+			return
+		}
+		s.templates = map[Ceremony]webauthn.SessionData{Registration: template(*reg), Login: template(*login)}
+	})
+	if s.prepareErr != nil {
+		return fmt.Errorf("preparing the ceremonies: %w", s.prepareErr)
 	}
-	now := s.opts.Now().UTC()
-	session, won, err := s.store.ClaimSession(ctx, challenge, Claim{Digest: requestDigest, At: now})
-	if errors.Is(err, ErrNotFound) {
-		return nil, false, Errorf(CodeChallengeExpired, "no challenge session for this challenge: unknown or expired")
+	return nil
+}
+
+// template is session data without what differs from one session to the
+// next.
+func template(d webauthn.SessionData) webauthn.SessionData {
+	d.Challenge, d.UserID, d.AllowedCredentialIDs, d.Expires = "", nil, nil, time.Time{}
+	return d
+}
+
+// sessionData rebuilds go-webauthn's session data of a session. The
+// allow list is not kept: the finish checks that the credential is one of
+// the user's against the record. Expiry is checked by the service, at the
+// first attempt.
+func (s *Service) sessionData(session *Session) webauthn.SessionData {
+	d := s.templates[session.Ceremony]
+	d.Challenge = session.Challenge
+	if session.UserID != "" {
+		d.UserID = []byte(session.UserID)
 	}
+	return d
+}
+
+// newChallenge seals a new session for the ceremony into a challenge.
+func (s *Service) newChallenge(ceremony Ceremony, userID, correlationID string) ([]byte, error) {
+	if err := s.prepare(); err != nil {
+		return nil, err
+	}
+	sealed, err := s.sealer.seal(ceremony, userID, correlationID, s.opts.Now().Add(s.opts.SessionTTL))
 	if err != nil {
-		return nil, false, fmt.Errorf("claiming the challenge session: %w", err)
+		return nil, err
 	}
-	first := session.Claim
-	if first == nil {
-		return nil, false, fmt.Errorf("the store returned the claimed session %s without its claim", challenge)
+	// go-webauthn sends the challenge as base64url of these bytes; the
+	// browser puts the same text into clientDataJSON.
+	return base64.RawURLEncoding.DecodeString(sealed)
+}
+
+// openSession opens the challenge found in clientDataJSON and checks what
+// it is bound to: the ceremony and the journey. It does not claim it.
+func (s *Service) openSession(challenge string, ceremony Ceremony, correlationID string) (*Session, error) {
+	if err := s.prepare(); err != nil {
+		return nil, err
 	}
-	if !won {
-		if first.Digest != requestDigest {
-			return nil, false, Errorf(CodeChallengeUsed, "the challenge session was already used by another request")
-		}
-		if now.Sub(first.At) > s.opts.RetryWindow {
-			return nil, false, Errorf(CodeChallengeUsed, "the challenge session was used %s ago; a retry is answered for %s",
-				now.Sub(first.At).Round(time.Second), s.opts.RetryWindow)
-		}
+	if challenge == "" {
+		return nil, Errorf(CodeCredentialRejected, "clientDataJSON has no challenge")
 	}
-	// Expiry is judged at the first attempt: B2C's retry of a request made
-	// in time is answered even when it arrives after the session expired.
-	if first.At.After(session.ExpiresAt) {
-		return nil, false, Errorf(CodeChallengeExpired, "the challenge session expired at %s", session.ExpiresAt.Format(time.RFC3339))
+	session, err := s.sealer.open(challenge)
+	if err != nil {
+		return nil, Errorf(CodeChallengeExpired, "no challenge session for this challenge: unknown, expired, or issued before a restart")
 	}
 	if session.Ceremony != ceremony {
-		return nil, false, Errorf(CodeCredentialRejected, "the challenge was issued for %s, not %s", session.Ceremony, ceremony)
+		return nil, Errorf(CodeCredentialRejected, "the challenge was issued for %s, not %s", session.Ceremony, ceremony)
 	}
 	if session.CorrelationID != "" && session.CorrelationID != correlationID {
-		return nil, false, Errorf(CodeChallengeUsed, "the challenge session belongs to another journey (correlationId)")
+		return nil, Errorf(CodeChallengeUsed, "the challenge session belongs to another journey (correlationId)")
 	}
-	return session, !won, nil
+	return session, nil
+}
+
+// expired reports whether the session's time ran out before now.
+func (s *Service) expired(session *Session, now time.Time) bool {
+	return now.After(session.ExpiresAt)
+}
+
+// claim stores the single-use mark of the session for this request. It
+// returns the first claim and whether this request is an identical retry
+// of it within the retry window (its answer is the first one's, with
+// nothing written); any other request on a claimed session is refused.
+func (s *Service) claim(ctx context.Context, session *Session, claim Claim) (first Claim, retry bool, err error) {
+	keepUntil := session.ExpiresAt
+	if claim.At.After(keepUntil) {
+		keepUntil = claim.At
+	}
+	first, won, err := s.store.ClaimSession(ctx, session.Challenge, claim, keepUntil.Add(s.opts.RetryWindow))
+	if err != nil {
+		return Claim{}, false, fmt.Errorf("claiming the challenge session: %w", err)
+	}
+	if won {
+		return first, false, nil
+	}
+	if first.Digest != claim.Digest {
+		return Claim{}, false, Errorf(CodeChallengeUsed, "the challenge session was already used by another request")
+	}
+	if claim.At.Sub(first.At) > s.opts.RetryWindow {
+		return Claim{}, false, Errorf(CodeChallengeUsed, "the challenge session was used %s ago; a retry is answered for %s",
+			claim.At.Sub(first.At).Round(time.Second), s.opts.RetryWindow)
+	}
+	return first, true, nil
+}
+
+// claimExpired marks an expired session for this request: a retry of a
+// first attempt made in time is still answered; anything else is
+// challenge_expired.
+func (s *Service) claimExpired(ctx context.Context, session *Session, requestDigest string, now time.Time) (first Claim, err error) {
+	first, retry, err := s.claim(ctx, session, Claim{Digest: requestDigest, At: now, Outcome: CodeChallengeExpired})
+	if err != nil {
+		return Claim{}, err
+	}
+	if !retry || first.Outcome == CodeChallengeExpired {
+		return Claim{}, Errorf(CodeChallengeExpired, "the challenge session expired at %s", session.ExpiresAt.Format(time.RFC3339))
+	}
+	return first, nil
+}
+
+// refusedFirst is the answer to the retry of a first call that was
+// refused: the same refusal.
+func refusedFirst(first Claim) error {
+	return Errorf(first.Outcome, "the first call on this challenge session was refused (%s); its retry is answered the same", first.Outcome)
+}
+
+// challengeTag is what a credential keeps of the registration session
+// that wrote it, so that an identical retry is answered from the record:
+// a short digest rather than the whole sealed challenge.
+func challengeTag(challenge string) string {
+	sum := sha256.Sum256([]byte(challenge))
+	return base64.RawURLEncoding.EncodeToString(sum[:12])
 }
 
 // firstResult returns the credential as the first finish call on the
-// session left it: that call recorded the session's challenge on it. A
-// first call that was refused recorded nothing, and neither is its retry
-// answered.
-func firstResult(user *User, credentialID []byte, session *Session) (Credential, error) {
-	if i := user.Find(credentialID); i >= 0 && user.Credentials[i].Challenge == session.Challenge {
-		return user.Credentials[i], nil
+// registration session left it: that call recorded the session's tag on
+// it; a first call that stored nothing left no such credential.
+func firstResult(user *User, credentialID []byte, session *Session) (Credential, bool) {
+	if i := user.Find(credentialID); i >= 0 && user.Credentials[i].Challenge == challengeTag(session.Challenge) {
+		return user.Credentials[i], true
 	}
-	return Credential{}, Errorf(CodeChallengeUsed, "the first call on this challenge session did not succeed; only a success is answered again")
+	return Credential{}, false
 }
 
 // digest identifies a finish request, so that an identical retry is told

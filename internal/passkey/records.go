@@ -114,29 +114,35 @@ const (
 	Login        Ceremony = "login"
 )
 
-// Session is one challenge session, stored by its challenge (base64url, as
-// it returns inside clientDataJSON) and used once. It holds no copy of the
-// user record: a finish reads the user afresh.
+// Session is one challenge session, sealed into its challenge (seal.go)
+// and used once: the claim is its only stored part. It holds no copy of
+// the user record: a finish reads the user afresh.
 type Session struct {
-	Challenge string   `json:"id"`
-	Ceremony  Ceremony `json:"ceremony"`
-	UserID    string   `json:"userId,omitempty"` // empty: usernameless login
+	Challenge string
+	Ceremony  Ceremony
+	UserID    string // empty: usernameless login
 	// CorrelationID is the B2C journey (correlationId) of the begin call;
 	// a finish must carry the same one. Empty: the begin had none.
-	CorrelationID string               `json:"correlationId,omitempty"`
-	Data          webauthn.SessionData `json:"data"`
-	ExpiresAt     time.Time            `json:"expiresAt"`
-	// Claim is set once, atomically, by the first finish call.
-	Claim *Claim `json:"claim,omitempty"`
+	CorrelationID string
+	ExpiresAt     time.Time
 }
 
-// Claim is what the first finish call on a session recorded: the digest of
-// its request (an identical retry carries the same) and when it came, so
-// that expiry and the retry window are judged from the first attempt.
+// Claim is the single-use mark of a session, stored by the first finish
+// call: the digest of its request (an identical retry carries the same),
+// when it came (expiry and the retry window are judged from the first
+// attempt), and how it ended.
 type Claim struct {
 	Digest string    `json:"digest"`
 	At     time.Time `json:"at"`
+	// Outcome is how the first call ended, where the record does not say:
+	// OutcomeSucceeded, or the error code it was refused with. Empty: the
+	// record says (a registration is answered again from the credential
+	// that carries the session's challenge).
+	Outcome Code `json:"outcome,omitempty"`
 }
+
+// OutcomeSucceeded is the outcome of a finish call that succeeded.
+const OutcomeSucceeded Code = "ok"
 
 // Find returns the index of the credential with the given id, or -1.
 func (u *User) Find(id []byte) int {

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -41,6 +42,11 @@ type Service struct {
 	webauthn *webauthn.WebAuthn
 	store    Store
 	opts     Options
+
+	once       sync.Once // prepare
+	prepareErr error
+	sealer     *sealer
+	templates  map[Ceremony]webauthn.SessionData
 }
 
 // NewService returns a Service. wa must require user verification; see
@@ -100,14 +106,16 @@ func (s *Service) RegisterBegin(ctx context.Context, req RegisterBeginRequest) (
 	if len(user.Credentials) >= s.opts.DeviceLimit {
 		return nil, Errorf(CodeDeviceLimit, "the user has %d passkeys, the limit is %d", len(user.Credentials), s.opts.DeviceLimit)
 	}
+	challenge, err := s.newChallenge(Registration, user.ID, correlationID)
+	if err != nil {
+		return nil, err
+	}
 	wu := webauthnUser{user: user, name: userName, displayName: displayName}
-	creation, data, err := s.webauthn.BeginRegistration(wu,
-		webauthn.WithExclusions(webauthn.Credentials(wu.WebAuthnCredentials()).CredentialDescriptors()))
+	creation, _, err := s.webauthn.BeginRegistration(wu,
+		webauthn.WithExclusions(webauthn.Credentials(wu.WebAuthnCredentials()).CredentialDescriptors()),
+		func(o *protocol.PublicKeyCredentialCreationOptions) error { o.Challenge = challenge; return nil })
 	if err != nil {
 		return nil, fmt.Errorf("beginning registration: %w", err)
-	}
-	if err := s.saveSession(ctx, Registration, user.ID, correlationID, data); err != nil {
-		return nil, err
 	}
 	options, err := json.Marshal(creation)
 	if err != nil {
@@ -153,33 +161,50 @@ func (s *Service) RegisterFinish(ctx context.Context, req RegisterFinishRequest)
 	if err != nil {
 		return nil, rejected("parsing the attestation credential", err)
 	}
-	session, retry, err := s.claim(ctx, parsed.Response.CollectedClientData.Challenge, Registration, req.CorrelationID,
-		digest("register", req.ObjectID, req.DeviceName, req.CorrelationID, req.Credential))
+	session, err := s.openSession(parsed.Response.CollectedClientData.Challenge, Registration, req.CorrelationID)
 	if err != nil {
 		return nil, err
 	}
 	if session.UserID != req.ObjectID {
 		return nil, Errorf(CodeUserMismatch, "the registration was begun for another objectId")
 	}
+	// A registration is claimed before it is verified: any second request
+	// on its session is refused, and a retry is answered from the record.
+	requestDigest := digest("register", req.ObjectID, req.DeviceName, req.CorrelationID, req.Credential)
+	now := s.opts.Now().UTC()
+	var first Claim
+	retry := true
+	if s.expired(session, now) {
+		first, err = s.claimExpired(ctx, session, requestDigest, now)
+	} else {
+		first, retry, err = s.claim(ctx, session, Claim{Digest: requestDigest, At: now})
+	}
+	if err != nil {
+		return nil, err
+	}
 	user, err := s.getUser(ctx, session.UserID)
 	if err != nil {
 		return nil, err
 	}
 	if retry {
-		stored, err := firstResult(user, parsed.Response.AttestationObject.AuthData.AttData.CredentialID, session)
-		if err != nil {
-			return nil, err
+		if stored, ok := firstResult(user, parsed.Response.AttestationObject.AuthData.AttData.CredentialID, session); ok {
+			return registerResult(stored, len(user.Credentials)), nil
 		}
-		return registerResult(stored, len(user.Credentials)), nil
+		if !rerun(first.Outcome) {
+			return nil, refusedFirst(first)
+		}
+		// The first call stored nothing (its write failed, or is still
+		// under way): this identical request registers the passkey, once,
+		// since the write below takes a credential that already carries
+		// this session's tag as done.
 	}
-	created, err := s.webauthn.CreateCredential(webauthnUser{user: user}, session.Data, parsed)
+	created, err := s.webauthn.CreateCredential(webauthnUser{user: user}, s.sessionData(session), parsed)
 	if err != nil {
 		return nil, rejected("verifying the attestation", err)
 	}
 	if err := checkPublicKey(created.PublicKey); err != nil {
 		return nil, err
 	}
-	now := s.opts.Now().UTC()
 	key := Key{
 		ID:                created.ID,
 		PublicKey:         created.PublicKey,
@@ -192,12 +217,16 @@ func (s *Service) RegisterFinish(ctx context.Context, req RegisterFinishRequest)
 			Attachment: created.Authenticator.Attachment,
 		},
 	}
-	stored := Credential{WebAuthn: key, Name: deviceName, CreatedAt: now, LastUsedAt: now, Challenge: session.Challenge}
+	stored := Credential{WebAuthn: key, Name: deviceName, CreatedAt: now, LastUsedAt: now, Challenge: challengeTag(session.Challenge)}
 	if stored.Name == "" {
 		stored.Name = DefaultDeviceName(key, now)
 	}
 	err = s.updateUser(ctx, user, func(u *User) outcome {
-		if u.Find(key.ID) >= 0 {
+		if i := u.Find(key.ID); i >= 0 {
+			if u.Credentials[i].Challenge == stored.Challenge {
+				stored = u.Credentials[i]
+				return keep
+			}
 			return refuse(Errorf(CodeCredentialExists, "the credential id is already registered for this user"))
 		}
 		if len(u.Credentials) >= s.opts.DeviceLimit {
@@ -246,12 +275,9 @@ func (s *Service) LoginBegin(ctx context.Context, req LoginBeginRequest) (*Begin
 	}
 	var (
 		assertion *protocol.CredentialAssertion
-		data      *webauthn.SessionData
 		user      *User
 	)
-	if req.ObjectID == "" {
-		assertion, data, err = s.webauthn.BeginDiscoverableMediatedLogin(mediation)
-	} else {
+	if req.ObjectID != "" {
 		if err = checkObjectID(req.ObjectID); err != nil {
 			return nil, err
 		}
@@ -261,17 +287,21 @@ func (s *Service) LoginBegin(ctx context.Context, req LoginBeginRequest) (*Begin
 		if len(user.Credentials) == 0 {
 			return nil, Errorf(CodeNoDevices, "the user has no passkeys")
 		}
-		assertion, data, err = s.webauthn.BeginMediatedLogin(webauthnUser{user: user}, mediation)
+	}
+	// The session is sealed into the challenge: nothing is written, so a
+	// page load (every visit to the sign-in page, bots included) costs no
+	// storage at all.
+	challenge, err := s.newChallenge(Login, req.ObjectID, correlationID)
+	if err != nil {
+		return nil, err
+	}
+	if user == nil {
+		assertion, _, err = s.webauthn.BeginDiscoverableMediatedLogin(mediation, webauthn.WithChallenge(challenge))
+	} else {
+		assertion, _, err = s.webauthn.BeginMediatedLogin(webauthnUser{user: user}, mediation, webauthn.WithChallenge(challenge))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("beginning login: %w", err)
-	}
-	var userID string
-	if user != nil {
-		userID = user.ID
-	}
-	if err := s.saveSession(ctx, Login, userID, correlationID, data); err != nil {
-		return nil, err
 	}
 	options, err := json.Marshal(assertion)
 	if err != nil {
@@ -302,10 +332,23 @@ type LoginResult struct {
 	PasskeySynced bool
 }
 
+// LastUsedGranularity is how stale a passkey's last-used time may get
+// before a login writes it: a login whose sign counter and flags are
+// unchanged (synced passkeys report a counter of 0) writes nothing unless
+// the stored time is older than this.
+const LastUsedGranularity = time.Hour
+
 // LoginFinish verifies the assertion against its session and the stored
-// passkey, refuses a sign counter that did not increase, and records the
-// use. An identical retry within the retry window gets the first call's
-// result again, read from the record without verifying or writing.
+// passkey, refuses a sign counter that did not increase, marks the
+// session used, and writes the user's record when something it keeps
+// changed (counter, flags, a last use older than LastUsedGranularity). An
+// identical retry within the retry window gets the first call's answer
+// again, from the session's mark, with nothing written.
+//
+// A login is verified before its session is marked: the mark carries the
+// outcome, so that a retry is answered from it even when the record was
+// not written. A request refused before the mark (a bad signature, an
+// unknown passkey) does not use the session up.
 func (s *Service) LoginFinish(ctx context.Context, req LoginFinishRequest) (res *LoginResult, err error) {
 	defer func() { s.refused(ctx, "login", req.ObjectID, err) }()
 	if req.ObjectID != "" {
@@ -320,8 +363,7 @@ func (s *Service) LoginFinish(ctx context.Context, req LoginFinishRequest) (res 
 	if err != nil {
 		return nil, rejected("parsing the assertion credential", err)
 	}
-	session, retry, err := s.claim(ctx, parsed.Response.CollectedClientData.Challenge, Login, req.CorrelationID,
-		digest("login", req.ObjectID, req.CorrelationID, req.Credential))
+	session, err := s.openSession(parsed.Response.CollectedClientData.Challenge, Login, req.CorrelationID)
 	if err != nil {
 		return nil, err
 	}
@@ -329,16 +371,24 @@ func (s *Service) LoginFinish(ctx context.Context, req LoginFinishRequest) (res 
 	if err != nil {
 		return nil, err
 	}
+	requestDigest := digest("login", req.ObjectID, req.CorrelationID, req.Credential)
+	now := s.opts.Now().UTC()
+	var (
+		first Claim
+		retry bool
+	)
+	if s.expired(session, now) {
+		// Only the retry of a first attempt made in time is answered.
+		if first, err = s.claimExpired(ctx, session, requestDigest, now); err != nil {
+			return nil, err
+		}
+		if retry = true; !rerun(first.Outcome) {
+			return s.answerLoginRetry(ctx, owner, parsed.RawID, first)
+		}
+	}
 	user, err := s.getUser(ctx, owner)
 	if err != nil {
 		return nil, err
-	}
-	if retry {
-		used, err := firstResult(user, parsed.RawID, session)
-		if err != nil {
-			return nil, err
-		}
-		return loginResult(user.ID, used), nil
 	}
 	i := user.Find(parsed.RawID)
 	if i < 0 {
@@ -353,20 +403,35 @@ func (s *Service) LoginFinish(ctx context.Context, req LoginFinishRequest) (res 
 	flipped := verifying.Credentials[i].WebAuthn.Flags.BackupEligible != asserted
 	verifying.Credentials[i].WebAuthn.Flags.BackupEligible = asserted
 	wu := webauthnUser{user: verifying}
+	data := s.sessionData(session)
 	var validated *webauthn.Credential
 	if session.UserID != "" {
-		validated, err = s.webauthn.ValidateLogin(wu, session.Data, parsed)
+		validated, err = s.webauthn.ValidateLogin(wu, data, parsed)
 	} else {
-		_, validated, err = s.webauthn.ValidatePasskeyLogin(func(_, _ []byte) (webauthn.User, error) { return wu, nil }, session.Data, parsed)
+		_, validated, err = s.webauthn.ValidatePasskeyLogin(func(_, _ []byte) (webauthn.User, error) { return wu, nil }, data, parsed)
 	}
 	if err != nil {
 		return nil, rejected("verifying the assertion", err)
 	}
 	counter := parsed.Response.AuthenticatorData.Counter
-	now := s.opts.Now().UTC()
+	// Mark the session used, with the outcome a retry is answered with.
+	mark := Claim{Digest: requestDigest, At: now, Outcome: OutcomeSucceeded}
+	if cloned(counter, user.Credentials[i].WebAuthn.Authenticator.SignCount) {
+		mark.Outcome = CodeCredentialRejected
+	}
+	if !retry {
+		if first, retry, err = s.claim(ctx, session, mark); err != nil {
+			return nil, err
+		}
+		if retry && !rerun(first.Outcome) {
+			return s.answerLoginRetry(ctx, owner, parsed.RawID, first)
+		}
+		// An identical retry of a first call whose write failed makes
+		// the write.
+	}
 	var (
-		used   Credential
-		cloned bool
+		used    Credential
+		isClone bool
 	)
 	err = s.updateUser(ctx, user, func(u *User) outcome {
 		i := u.Find(parsed.RawID)
@@ -374,24 +439,38 @@ func (s *Service) LoginFinish(ctx context.Context, req LoginFinishRequest) (res 
 			return refuse(Errorf(CodeCredentialUnknown, "the passkey was removed during the login"))
 		}
 		c := &u.Credentials[i]
-		if stored := c.WebAuthn.Authenticator.SignCount; counter <= stored && (counter != 0 || stored != 0) {
-			// The warning is kept; the challenge is not recorded, so a
-			// retry is refused again.
+		if stored := c.WebAuthn.Authenticator.SignCount; cloned(counter, stored) {
+			// The warning is kept; the mark says refused, so a retry is
+			// refused again.
 			c.WebAuthn.Authenticator.CloneWarning = true
-			used, cloned = *c, true
+			used, isClone = *c, true
 			return writeThenRefuse(Errorf(CodeCredentialRejected,
 				"the sign counter did not increase (%d, stored %d): the authenticator may be cloned", counter, stored))
 		}
+		before := *c
 		c.WebAuthn.Authenticator.SignCount = counter
 		c.WebAuthn.Flags = validated.Flags
 		c.BackupEligibleChanged = c.BackupEligibleChanged || flipped
+		used = *c
+		if c.WebAuthn.Authenticator.SignCount == before.WebAuthn.Authenticator.SignCount && c.WebAuthn.Flags == before.WebAuthn.Flags &&
+			c.BackupEligibleChanged == before.BackupEligibleChanged && now.Sub(c.LastUsedAt) < LastUsedGranularity {
+			return keep
+		}
 		c.LastUsedAt = now
-		c.Challenge = session.Challenge
 		used = *c
 		return write
 	})
-	if cloned && ErrorCode(err) == CodeCredentialRejected {
+	if isClone && ErrorCode(err) == CodeCredentialRejected {
 		s.event(ctx, EventCloneWarning, user.ID, used, slog.Uint64("receivedCount", uint64(counter)))
+	}
+	if final := outcomeOf(err); final != first.Outcome {
+		// The mark says another outcome than this call's (its write
+		// failed, or this call made the write a failed first call did
+		// not): a retry is answered with this one. Best effort: should
+		// this fail too, a retry is answered as the mark says.
+		if serr := s.store.SetOutcome(ctx, session.Challenge, final); serr != nil {
+			s.opts.Logger.WarnContext(ctx, "recording the outcome of a login on its session", slog.String("error", serr.Error()))
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -401,6 +480,45 @@ func (s *Service) LoginFinish(ctx context.Context, req LoginFinishRequest) (res 
 	}
 	s.event(ctx, EventSignedIn, user.ID, used)
 	return loginResult(user.ID, used), nil
+}
+
+// outcomeOf is the outcome a session's mark keeps of a call that ended
+// with err.
+func outcomeOf(err error) Code {
+	if err == nil {
+		return OutcomeSucceeded
+	}
+	return ErrorCode(err)
+}
+
+// rerun reports a first call whose identical retry runs the call again
+// rather than answering its outcome: one that failed on storage (or has
+// not said how it ended), so that nothing it meant to write was written.
+func rerun(first Code) bool {
+	return first == "" || first == CodeStorageUnavailable || first == CodeInternal
+}
+
+// cloned reports a sign counter that did not increase over the stored
+// one; a counter of 0 on both sides means the authenticator keeps none.
+func cloned(counter, stored uint32) bool {
+	return counter <= stored && (counter != 0 || stored != 0)
+}
+
+// answerLoginRetry answers an identical retry of a login with the first
+// call's outcome: a success is answered from the record as it stands.
+func (s *Service) answerLoginRetry(ctx context.Context, owner string, credentialID []byte, first Claim) (*LoginResult, error) {
+	if first.Outcome != OutcomeSucceeded {
+		return nil, refusedFirst(first)
+	}
+	user, err := s.getUser(ctx, owner)
+	if err != nil {
+		return nil, err
+	}
+	i := user.Find(credentialID)
+	if i < 0 {
+		return nil, Errorf(CodeCredentialUnknown, "the passkey was removed since the first call")
+	}
+	return loginResult(user.ID, user.Credentials[i]), nil
 }
 
 func loginResult(objectID string, c Credential) *LoginResult {
@@ -550,26 +668,6 @@ func (s *Service) existingUser(ctx context.Context, id string) (*User, error) {
 		return nil, Errorf(CodeCredentialUnknown, "the user has no passkeys")
 	}
 	return user, err
-}
-
-func (s *Service) saveSession(ctx context.Context, ceremony Ceremony, userID, correlationID string, data *webauthn.SessionData) error {
-	stored := *data
-	// The finish reads the user's record afresh and checks that the
-	// credential is theirs, so the allow list (up to a hundred ids) is not
-	// kept: it would make the session grow with the user's passkeys.
-	stored.AllowedCredentialIDs = nil
-	session := &Session{
-		Challenge:     data.Challenge,
-		Ceremony:      ceremony,
-		UserID:        userID,
-		CorrelationID: correlationID,
-		Data:          stored,
-		ExpiresAt:     s.opts.Now().Add(s.opts.SessionTTL).UTC(),
-	}
-	if err := s.store.CreateSession(ctx, session); err != nil {
-		return fmt.Errorf("storing the challenge session: %w", err)
-	}
-	return nil
 }
 
 // rejected maps a go-webauthn failure to credential_rejected (or

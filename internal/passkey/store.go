@@ -1,6 +1,9 @@
 package passkey
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // UserStore keeps user records, each with all of its credentials, and an
 // index from credential id to the user that holds it.
@@ -31,22 +34,30 @@ type UserStore interface {
 	CredentialOwner(ctx context.Context, credentialID []byte) (string, error)
 }
 
-// SessionStore keeps challenge sessions until they expire. A session is
-// written once by CreateSession and changed once by ClaimSession; nothing
-// else writes it, so a store may keep sessions wherever it likes (another
-// container, memory) as long as a claim is atomic across every instance
-// that may answer the finish.
+// SessionStore seals challenge sessions and keeps the single-use mark of
+// each. A begin call writes nothing: its session is sealed into the
+// challenge itself (seal.go) under SessionKey. The finish call's claim is
+// the only write, and it is atomic across every instance that may answer
+// the finish.
 type SessionStore interface {
-	// CreateSession stores a new session (s.Claim nil). It returns
-	// ErrConflict when a session with that challenge exists.
-	CreateSession(ctx context.Context, s *Session) error
-	// ClaimSession atomically sets the claim of the session with the given
-	// challenge if it has none yet. It returns the session as stored after
-	// the call, with its Claim (the given one, or the one that was there),
-	// and whether this call set it; of any number of concurrent calls
-	// exactly one wins. It returns ErrNotFound when no session has that
-	// challenge (never stored, or removed some time after expiry).
-	ClaimSession(ctx context.Context, challenge string, claim Claim) (s *Session, won bool, err error)
+	// SessionKey returns the key (SessionKeySize bytes) that seals
+	// challenges. Every instance that shares the store has the same key,
+	// so that any of them can open a challenge another one issued. A
+	// store whose marks do not outlive the process (the embedded store
+	// keeps them in memory) makes a new key at each start: every
+	// challenge issued before a crash is unknown after it, so none can be
+	// used twice.
+	SessionKey() []byte
+	// ClaimSession stores claim as the single-use mark of the challenge
+	// unless the challenge has one already, and keeps it at least until
+	// keepUntil. It returns the first claim (the given one, or the one
+	// that was there) and whether this call stored it; of any number of
+	// concurrent calls exactly one wins.
+	ClaimSession(ctx context.Context, challenge string, claim Claim, keepUntil time.Time) (first Claim, won bool, err error)
+	// SetOutcome replaces the outcome of the challenge's claim, which the
+	// caller won: a finish whose write failed after its claim says so, so
+	// that its retry is not answered with a success.
+	SetOutcome(ctx context.Context, challenge string, outcome Code) error
 }
 
 // Store is everything the ceremonies need from storage.

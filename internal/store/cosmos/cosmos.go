@@ -19,7 +19,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net/http"
 	"slices"
 	"time"
@@ -97,6 +96,9 @@ type Store struct {
 	sessions *azcosmos.ContainerClient
 	now      func() time.Time
 	grace    time.Duration
+	// sessionKey seals challenges; every instance reads the same one from
+	// the sessions container at start (marks.go).
+	sessionKey []byte
 
 	// betweenWrites, when set (by tests), runs between the index writes
 	// and the record write of a user write; an error from it fails the
@@ -173,6 +175,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		}
 	}
 	if err := s.check(ctx, opts.Database); err != nil {
+		client.Close()
+		return nil, err
+	}
+	if s.sessionKey, err = s.loadSessionKey(ctx); err != nil {
 		client.Close()
 		return nil, err
 	}
@@ -336,76 +342,6 @@ func userWriteError(op string, err error) error {
 		return fmt.Errorf("cosmos %s: %w", op, passkey.ErrTooLarge)
 	}
 	return storeError(op, err)
-}
-
-// sessionItem is a session as stored: the session, how many claim calls
-// lost, and its TTL in seconds.
-type sessionItem struct {
-	*passkey.Session
-	LostClaims int `json:"lostClaims"`
-	TTL        int `json:"ttl"`
-}
-
-// CreateSession stores a new session whose item Cosmos DB removes
-// SessionGrace after it expires (item ttl in seconds, at least 1). It returns passkey.ErrConflict when a
-// session with that challenge exists.
-func (s *Store) CreateSession(ctx context.Context, session *passkey.Session) error {
-	ttl := int(math.Ceil(session.ExpiresAt.Add(s.grace).Sub(s.now()).Seconds()))
-	data, err := json.Marshal(sessionItem{Session: session, TTL: max(ttl, 1)})
-	if err != nil {
-		return err
-	}
-	_, err = s.sessions.CreateItem(ctx, azcosmos.NewPartitionKeyString(session.Challenge), data, nil)
-	if status(err) == http.StatusConflict {
-		return passkey.ErrConflict
-	}
-	if err != nil {
-		return storeError("creating session", err)
-	}
-	return nil
-}
-
-// ClaimSession sets the claim with one conditional patch (filter
-// predicate: no claim yet) that returns the stored session. Cosmos DB
-// applies a patch to an item atomically, so of any number of concurrent
-// calls on any number of instances exactly one wins. A call that loses
-// (412) fetches the stored session with a second patch that only counts
-// the lost claim: unlike a point read, which another instance's session
-// consistency may serve from a replica that has not seen the winning
-// claim yet, a patch is answered by the item's write replica. It returns
-// passkey.ErrNotFound when no session has the challenge.
-func (s *Store) ClaimSession(ctx context.Context, challenge string, claim passkey.Claim) (*passkey.Session, bool, error) {
-	pk := azcosmos.NewPartitionKeyString(challenge)
-	withContent := &azcosmos.ItemOptions{EnableContentResponseOnWrite: true}
-	var take azcosmos.PatchOperations
-	take.SetCondition("FROM c WHERE NOT IS_DEFINED(c.claim)")
-	take.AppendSet("/claim", claim)
-	resp, err := s.sessions.PatchItem(ctx, pk, challenge, take, withContent)
-	won := err == nil
-	if status(err) == http.StatusPreconditionFailed {
-		var lost azcosmos.PatchOperations
-		lost.AppendIncrement("/lostClaims", 1)
-		resp, err = s.sessions.PatchItem(ctx, pk, challenge, lost, withContent)
-	}
-	if status(err) == http.StatusNotFound {
-		return nil, false, passkey.ErrNotFound
-	}
-	if err != nil {
-		return nil, false, storeError("claiming session", err)
-	}
-	item, err := decodeSession(resp.Value)
-	if err != nil {
-		return nil, false, err
-	}
-	return item.Session, won, nil
-}
-
-func decodeSession(data []byte) (*sessionItem, error) {
-	item := sessionItem{Session: new(passkey.Session)}
-	if err := json.Unmarshal(data, &item); err != nil {
-		return nil, fmt.Errorf("decoding session: %w", err)
-	}
-	return &item, nil
 }
 
 // status is the HTTP status of a Cosmos DB error; 0 when err is nil or

@@ -22,12 +22,11 @@ import (
 )
 
 var (
-	usersBucket    = []byte("users")
-	sessionsBucket = []byte("sessions")
-	// claimsBucket holds the claim of each claimed session under its
-	// challenge, so a claim is a small write and the session record is
-	// never rewritten.
-	claimsBucket = []byte("claims")
+	usersBucket = []byte("users")
+	// oldBuckets held challenge sessions and their claims before sessions
+	// were sealed into their challenges; a file that has them loses them
+	// at open (their challenges were issued under a key that is gone).
+	oldBuckets = [][]byte{[]byte("sessions"), []byte("claims")}
 	// credentialsBucket is the credential index: credential id -> user id.
 	// It is written in the same transaction as the user record, so the
 	// two can never disagree.
@@ -37,7 +36,8 @@ var (
 // FileName is the name of the database file inside the data directory.
 const FileName = "passkeys.db"
 
-// Store keeps users and sessions in one bbolt file.
+// Store keeps users in one bbolt file, and the single-use marks of
+// challenge sessions in memory (marks.go).
 //
 // Every write is durable when its method returns (bbolt syncs the file at
 // each commit). Writes that arrive while a commit is under way are
@@ -54,6 +54,11 @@ type Store struct {
 	done   chan struct{}
 	writes chan *write // unbuffered: a write is either taken or refused
 	wrote  chan struct{}
+
+	// sessionKey seals this process's challenges; marks are their
+	// single-use marks (marks.go).
+	sessionKey []byte
+	marks      *marks
 
 	// betweenWrites, when set (by tests), runs inside a user write after
 	// the index is written and before the record is: an error from it
@@ -95,9 +100,14 @@ func Open(dir string, sweepEvery time.Duration) (*Store, error) {
 		return nil, fmt.Errorf("opening %s (is another handler using it?): %w", filepath.Join(dir, FileName), err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{usersBucket, sessionsBucket, claimsBucket} {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
+		if _, err := tx.CreateBucketIfNotExists(usersBucket); err != nil {
+			return err
+		}
+		for _, b := range oldBuckets {
+			if tx.Bucket(b) != nil {
+				if err := tx.DeleteBucket(b); err != nil {
+					return err
+				}
 			}
 		}
 		if tx.Bucket(credentialsBucket) == nil {
@@ -109,7 +119,10 @@ func Open(dir string, sweepEvery time.Duration) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	s := &Store{db: db, stop: make(chan struct{}), done: make(chan struct{}), writes: make(chan *write), wrote: make(chan struct{})}
+	s := &Store{
+		db: db, stop: make(chan struct{}), done: make(chan struct{}), writes: make(chan *write), wrote: make(chan struct{}),
+		sessionKey: passkey.NewSessionKey(), marks: newMarks(),
+	}
 	go s.sweep(sweepEvery)
 	go s.commit()
 	return s, nil
@@ -275,69 +288,7 @@ func (s *Store) CredentialOwner(_ context.Context, credentialID []byte) (string,
 	return owner, err
 }
 
-// CreateSession returns passkey.ErrConflict when the challenge is taken.
-func (s *Store) CreateSession(_ context.Context, session *passkey.Session) error {
-	data, err := json.Marshal(session)
-	if err != nil {
-		return err
-	}
-	return s.update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(sessionsBucket)
-		if b.Get([]byte(session.Challenge)) != nil {
-			return passkey.ErrConflict
-		}
-		return b.Put([]byte(session.Challenge), data)
-	})
-}
-
-// ClaimSession returns passkey.ErrNotFound when no session has the
-// challenge. Writes run one transaction at a time, so the read-compare-
-// write below is atomic; the session is decoded after the commit, outside
-// the writer.
-func (s *Store) ClaimSession(_ context.Context, challenge string, claim passkey.Claim) (*passkey.Session, bool, error) {
-	encoded, err := json.Marshal(claim)
-	if err != nil {
-		return nil, false, err
-	}
-	var (
-		data   []byte
-		stored []byte
-		won    bool
-	)
-	key := []byte(challenge)
-	err = s.update(func(tx *bolt.Tx) error {
-		data, stored, won = nil, nil, false // the function may run twice
-		v := tx.Bucket(sessionsBucket).Get(key)
-		if v == nil {
-			return passkey.ErrNotFound
-		}
-		data = append([]byte(nil), v...) // v is only valid inside the transaction
-		claims := tx.Bucket(claimsBucket)
-		if c := claims.Get(key); c != nil {
-			stored = append([]byte(nil), c...)
-			return nil
-		}
-		stored, won = encoded, true
-		return claims.Put(key, encoded)
-	})
-	if err != nil {
-		return nil, false, err
-	}
-	var session passkey.Session
-	if err := json.Unmarshal(data, &session); err != nil {
-		return nil, false, fmt.Errorf("decoding session: %w", err)
-	}
-	session.Claim = new(passkey.Claim)
-	if json.Unmarshal(stored, session.Claim) != nil {
-		// A claim written before claims were JSON ("digest@time"): it
-		// matches no request and is past every retry window.
-		session.Claim = &passkey.Claim{Digest: string(stored)}
-	}
-	return &session, won, nil
-}
-
-// sweep removes sessions a minute after they expired (the minute keeps an
-// identical retry answerable right at the end of a session's life).
+// sweep forgets the marks of sessions whose retry window is over.
 func (s *Store) sweep(every time.Duration) {
 	defer close(s.done)
 	ticker := time.NewTicker(every)
@@ -347,36 +298,9 @@ func (s *Store) sweep(every time.Duration) {
 		case <-s.stop:
 			return
 		case <-ticker.C:
-			_ = s.RemoveExpired(time.Now().Add(-time.Minute))
+			_ = s.RemoveExpired(time.Now())
 		}
 	}
-}
-
-// RemoveExpired deletes the sessions that expired before t.
-func (s *Store) RemoveExpired(t time.Time) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(sessionsBucket)
-		var expired [][]byte // deleting while a cursor walks skips keys
-		err := b.ForEach(func(k, v []byte) error {
-			var session struct {
-				ExpiresAt time.Time `json:"expiresAt"`
-			}
-			if json.Unmarshal(v, &session) != nil || session.ExpiresAt.Before(t) {
-				expired = append(expired, append([]byte(nil), k...))
-			}
-			return nil
-		})
-		claims := tx.Bucket(claimsBucket)
-		for _, k := range expired {
-			if err == nil {
-				err = b.Delete(k)
-			}
-			if err == nil {
-				err = claims.Delete(k)
-			}
-		}
-		return err
-	})
 }
 
 func readUser(tx *bolt.Tx, id string) (*record, error) {

@@ -53,6 +53,8 @@ func TestDurableAcrossReopen(t *testing.T) {
 	}
 }
 
+// TestRemoveExpired: a mark is forgotten once the time it was kept for
+// is over, and kept until then.
 func TestRemoveExpired(t *testing.T) {
 	s, err := Open(t.TempDir(), time.Hour)
 	if err != nil {
@@ -61,19 +63,39 @@ func TestRemoveExpired(t *testing.T) {
 	defer s.Close()
 	ctx := context.Background()
 	now := time.Now()
-	for i, exp := range []time.Duration{-time.Minute, -time.Second, time.Minute} {
+	for i, keep := range []time.Duration{-time.Minute, -time.Second, time.Minute} {
 		ch := string(rune('a' + i))
-		if err := s.CreateSession(ctx, &passkey.Session{Challenge: ch, ExpiresAt: now.Add(exp)}); err != nil {
-			t.Fatal(err)
+		if _, won, err := s.ClaimSession(ctx, ch, passkey.Claim{Digest: "first", At: now}, now.Add(keep)); err != nil || !won {
+			t.Fatal(won, err)
 		}
 	}
 	if err := s.RemoveExpired(now); err != nil {
 		t.Fatal(err)
 	}
-	for ch, want := range map[string]bool{"a": false, "b": false, "c": true} {
-		_, _, err := s.ClaimSession(ctx, ch, passkey.Claim{Digest: "x", At: now})
-		if (err == nil) != want {
-			t.Errorf("session %s: err %v, want kept=%v", ch, err, want)
+	for ch, kept := range map[string]bool{"a": false, "b": false, "c": true} {
+		first, _, err := s.ClaimSession(ctx, ch, passkey.Claim{Digest: "second", At: now}, now.Add(time.Minute))
+		if err != nil || (first.Digest == "first") != kept {
+			t.Errorf("mark %s: first claim %q, %v; want kept=%v", ch, first.Digest, err, kept)
 		}
+	}
+}
+
+// TestSessionKeyIsNewAtEachOpen: the marks live in memory, so a challenge
+// issued before a restart must not open after it.
+func TestSessionKeyIsNewAtEachOpen(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := string(s.SessionKey())
+	s.Close()
+	s, err = Open(dir, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if string(s.SessionKey()) == before {
+		t.Fatal("the session key survived a restart")
 	}
 }

@@ -3,6 +3,7 @@ package embedded
 import (
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -43,63 +44,42 @@ func TestRecordFormat(t *testing.T) {
 	}
 }
 
-// TestClaimsExpireWithTheirSessions: a claim is kept beside its session
-// and removed with it.
-func TestClaimsExpireWithTheirSessions(t *testing.T) {
-	s, err := Open(t.TempDir(), time.Hour)
+// TestOldSessionBucketsAreDropped: a file written when sessions were
+// stored loses them at open; its users stay.
+func TestOldSessionBucketsAreDropped(t *testing.T) {
+	dir := t.TempDir()
+	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
-	// Expiry removes each claim with its session.
-	if err := s.CreateSession(context.Background(), &passkey.Session{Challenge: "c2", Ceremony: passkey.Login, ExpiresAt: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
-	if _, won, err := s.ClaimSession(context.Background(), "c2", passkey.Claim{Digest: "x", At: time.Now()}); err != nil || !won {
-		t.Fatalf("claim of c2: %v, %v", won, err)
-	}
-	if err := s.RemoveExpired(time.Now().Add(time.Hour)); err != nil {
-		t.Fatal(err)
-	}
-	s.db.View(func(tx *bolt.Tx) error {
-		if n := tx.Bucket(claimsBucket).Stats().KeyN + tx.Bucket(sessionsBucket).Stats().KeyN; n != 0 {
-			t.Errorf("%d sessions and claims left after expiry", n)
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, name := range []string{"sessions", "claims"} {
+			b, err := tx.CreateBucket([]byte(name))
+			if err != nil {
+				return err
+			}
+			if err := b.Put([]byte("c1"), []byte(`{}`)); err != nil {
+				return err
+			}
 		}
-		return nil
+		_, err := tx.CreateBucket(usersBucket)
+		return err
 	})
-}
-
-// TestIndexesExistingFileAtOpen: a file written before the credential
-// index existed gets one when it is opened, from its user records.
-func TestIndexesExistingFileAtOpen(t *testing.T) {
-	dir := t.TempDir()
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
 	s, err := Open(dir, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Records as the earlier format kept them: the whole go-webauthn
-	// credential under "webauthn", and no index bucket.
-	s.db.Update(func(tx *bolt.Tx) error {
-		users := tx.Bucket(usersBucket)
-		users.Put([]byte("u1"), []byte(`{"version":3,"user":{"id":"u1","credentials":[{"webauthn":{"id":"AQID","publicKey":"pQ==","attestation":{"clientDataJSON":"e30"}},"name":"Phone"}]}}`))
-		users.Put([]byte("u2"), []byte(`{"version":1,"user":{"id":"u2","credentials":[{"webauthn":{"id":"BAUG"},"name":"Key"},{"webauthn":{"id":"AQID"},"name":"Copy"}]}}`))
-		return tx.DeleteBucket(credentialsBucket)
-	})
-	s.Close()
-
-	s, err = Open(dir, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
 	defer s.Close()
-	ctx := context.Background()
-	for id, want := range map[string]string{"\x01\x02\x03": "u1", "\x04\x05\x06": "u2"} {
-		if owner, err := s.CredentialOwner(ctx, []byte(id)); err != nil || owner != want {
-			t.Errorf("CredentialOwner(%x) = %q, %v; want %s", id, owner, err, want)
+	s.db.View(func(tx *bolt.Tx) error {
+		for _, name := range oldBuckets {
+			if tx.Bucket(name) != nil {
+				t.Errorf("bucket %s is still there", name)
+			}
 		}
-	}
-	u, err := s.GetUser(ctx, "u1")
-	if err != nil || len(u.Credentials) != 1 || string(u.Credentials[0].WebAuthn.PublicKey) != "\xa5" {
-		t.Fatalf("old record read as %+v, %v", u, err)
-	}
+		return nil
+	})
 }

@@ -145,18 +145,19 @@ func Run(t *testing.T, engine Engine) {
 
 	runIndex(t, engine, store, prefix)
 
+	t.Run("sessions: one key for every instance", func(t *testing.T) {
+		if len(store.SessionKey()) != passkey.SessionKeySize {
+			t.Fatalf("SessionKey is %d bytes; want %d", len(store.SessionKey()), passkey.SessionKeySize)
+		}
+	})
+
 	t.Run("sessions: claim once, concurrent claims have one winner", func(t *testing.T) {
-		s := session(prefix+"challenge-1", prefix+"erin")
-		if err := store.CreateSession(ctx, s); err != nil {
-			t.Fatalf("CreateSession: %v", err)
-		}
-		if err := store.CreateSession(ctx, session(s.Challenge, "other")); !errors.Is(err, passkey.ErrConflict) {
-			t.Fatalf("second CreateSession = %v; want ErrConflict", err)
-		}
+		challenge := prefix + "challenge-1"
+		keep := time.Now().Add(5 * time.Minute)
 		const n = 8
 		type outcome struct {
 			claim string
-			s     *passkey.Session
+			first passkey.Claim
 			won   bool
 			err   error
 		}
@@ -166,8 +167,8 @@ func Run(t *testing.T, engine Engine) {
 		for i := range n {
 			claim := fmt.Sprintf("claim-%d", i)
 			wg.Go(func() {
-				got, won, err := store.ClaimSession(ctx, s.Challenge, passkey.Claim{Digest: claim, At: claimedAt})
-				results <- outcome{claim, got, won, err}
+				first, won, err := store.ClaimSession(ctx, challenge, passkey.Claim{Digest: claim, At: claimedAt, Outcome: passkey.OutcomeSucceeded}, keep)
+				results <- outcome{claim, first, won, err}
 			})
 		}
 		wg.Wait()
@@ -190,24 +191,22 @@ func Run(t *testing.T, engine Engine) {
 			t.Fatal("no claim won")
 		}
 		for _, r := range seen {
-			if r.s.Claim == nil || r.s.Claim.Digest != winner || !r.s.Claim.At.Equal(claimedAt) {
-				t.Errorf("%s saw claim %+v; want the winner's %q at %s", r.claim, r.s.Claim, winner, claimedAt)
-			}
-			if r.s.UserID != s.UserID || r.s.Ceremony != s.Ceremony || r.s.Data.Challenge != s.Challenge ||
-				!r.s.ExpiresAt.Equal(s.ExpiresAt) || r.s.CorrelationID != s.CorrelationID {
-				t.Errorf("claimed session = %+v; want the stored one", r.s)
+			if r.first.Digest != winner || !r.first.At.Equal(claimedAt) || r.first.Outcome != passkey.OutcomeSucceeded {
+				t.Errorf("%s saw claim %+v; want the winner's %q at %s", r.claim, r.first, winner, claimedAt)
 			}
 		}
-		again, won, err := store.ClaimSession(ctx, s.Challenge, passkey.Claim{Digest: "late", At: claimedAt.Add(time.Second)})
-		if err != nil || won || again.Claim == nil || again.Claim.Digest != winner || !again.Claim.At.Equal(claimedAt) {
-			t.Fatalf("repeat claim = %+v, %v, %v; want the stored claim, not won", again, won, err)
+		if err := store.SetOutcome(ctx, challenge, passkey.CodeStorageUnavailable); err != nil {
+			t.Fatalf("SetOutcome: %v", err)
+		}
+		again, won, err := store.ClaimSession(ctx, challenge, passkey.Claim{Digest: "late", At: claimedAt.Add(time.Second)}, keep)
+		if err != nil || won || again.Digest != winner || !again.At.Equal(claimedAt) || again.Outcome != passkey.CodeStorageUnavailable {
+			t.Fatalf("repeat claim = %+v, %v, %v; want the stored claim with the new outcome, not won", again, won, err)
 		}
 	})
 
-	t.Run("ClaimSession of an unknown challenge is ErrNotFound", func(t *testing.T) {
-		_, won, err := store.ClaimSession(ctx, prefix+"no-such-challenge", passkey.Claim{Digest: "x", At: time.Now()})
-		if !errors.Is(err, passkey.ErrNotFound) || won {
-			t.Fatalf("ClaimSession = %v, %v; want ErrNotFound", won, err)
+	t.Run("SetOutcome of an unclaimed challenge is ErrNotFound", func(t *testing.T) {
+		if err := store.SetOutcome(ctx, prefix+"no-such-challenge", passkey.CodeInternal); !errors.Is(err, passkey.ErrNotFound) {
+			t.Fatalf("SetOutcome = %v; want ErrNotFound", err)
 		}
 	})
 }
@@ -226,16 +225,5 @@ func credential(id, name string) passkey.Credential {
 		Name:       name,
 		CreatedAt:  now,
 		LastUsedAt: now,
-	}
-}
-
-func session(challenge, userID string) *passkey.Session {
-	return &passkey.Session{
-		Challenge:     challenge,
-		Ceremony:      passkey.Login,
-		UserID:        userID,
-		CorrelationID: "journey-" + userID,
-		Data:          webauthn.SessionData{Challenge: challenge, UserID: []byte(userID)},
-		ExpiresAt:     time.Now().Add(5 * time.Minute).UTC().Truncate(time.Millisecond),
 	}
 }
