@@ -55,6 +55,18 @@ func (b *syncBuffer) String() string {
 
 func newHarness(t *testing.T, deviceLimit int) *harness {
 	t.Helper()
+	return newHarnessOn(t, deviceLimit, func(s *embedded.Store) passkey.Store { return s })
+}
+
+// recordMarks is the embedded store as a store that keeps named logins'
+// marks in user records (passkey.MarksInRecords), as Cosmos DB does.
+type recordMarks struct{ *embedded.Store }
+
+func (recordMarks) MarksInRecords() bool { return true }
+
+// newHarnessOn is newHarness with the service on wrap(the store).
+func newHarnessOn(t *testing.T, deviceLimit int, wrap func(*embedded.Store) passkey.Store) *harness {
+	t.Helper()
 	cfg := config.Config{
 		RPID:        "localhost",
 		RPName:      "Passkeys",
@@ -72,7 +84,7 @@ func newHarness(t *testing.T, deviceLimit int) *harness {
 	}
 	t.Cleanup(func() { store.Close() })
 	h := &harness{store: store, logs: &syncBuffer{}, now: time.Now().UTC().Truncate(time.Second)}
-	h.svc = passkey.NewService(wa, store, passkey.Options{
+	h.svc = passkey.NewService(wa, wrap(store), passkey.Options{
 		SessionTTL:  sessionTTL,
 		DeviceLimit: deviceLimit,
 		Logger:      slog.New(slog.NewJSONHandler(h.logs, nil)),

@@ -181,12 +181,15 @@ func digest(parts ...string) string {
 // there is one: a clone warning is kept although the login is refused).
 type outcome struct {
 	write   bool
+	use     bool // the write only records a use (Store.RecordUse)
 	refusal error
 }
 
 var (
 	// write stores the changed record.
 	write = outcome{write: true}
+	// recordUse stores the changed record as a use of a passkey.
+	recordUse = outcome{write: true, use: true}
 	// keep writes nothing: the record already holds the change.
 	keep = outcome{}
 )
@@ -218,9 +221,12 @@ func (s *Service) updateUser(ctx context.Context, user *User, change func(*User)
 			return decided.refusal
 		}
 		var err error
-		if working.Version == "" {
+		switch {
+		case working.Version == "":
 			err = s.store.CreateUser(ctx, working)
-		} else {
+		case decided.use:
+			err = s.store.RecordUse(ctx, working)
+		default:
 			err = s.store.ReplaceUser(ctx, working)
 		}
 		switch {

@@ -14,6 +14,10 @@ import (
 type User struct {
 	ID          string       `json:"id"`
 	Credentials []Credential `json:"credentials"`
+	// Marks are the single-use marks of named logins on a store that
+	// keeps them in the record (MarksInRecords); each is dropped once its
+	// session and retry window are over.
+	Marks []Mark `json:"marks,omitempty"`
 	// Version is the store's concurrency token (an ETag, a counter). The
 	// store sets it on read and write; callers only pass it back.
 	Version string `json:"-"`

@@ -43,6 +43,10 @@ type Service struct {
 	store    Store
 	opts     Options
 
+	// marksInRecords: a named login's mark goes into the user's record
+	// (the store implements MarksInRecords).
+	marksInRecords bool
+
 	once       sync.Once // prepare
 	prepareErr error
 	sealer     *sealer
@@ -61,7 +65,11 @@ func NewService(wa *webauthn.WebAuthn, store Store, opts Options) *Service {
 	if opts.RetryWindow == 0 {
 		opts.RetryWindow = RetryWindow
 	}
-	return &Service{webauthn: wa, store: store, opts: opts}
+	svc := &Service{webauthn: wa, store: store, opts: opts}
+	if m, ok := store.(MarksInRecords); ok {
+		svc.marksInRecords = m.MarksInRecords()
+	}
+	return svc
 }
 
 // RegisterBeginRequest starts the registration of a passkey.
@@ -373,6 +381,9 @@ func (s *Service) LoginFinish(ctx context.Context, req LoginFinishRequest) (res 
 	}
 	requestDigest := digest("login", req.ObjectID, req.CorrelationID, req.Credential)
 	now := s.opts.Now().UTC()
+	if s.marksInRecords && session.UserID != "" {
+		return s.namedLoginMarkedInRecord(ctx, session, owner, parsed, requestDigest, now)
+	}
 	var (
 		first Claim
 		retry bool
@@ -390,33 +401,13 @@ func (s *Service) LoginFinish(ctx context.Context, req LoginFinishRequest) (res 
 	if err != nil {
 		return nil, err
 	}
-	i := user.Find(parsed.RawID)
-	if i < 0 {
-		return nil, Errorf(CodeCredentialUnknown, "the user has no passkey with this credential id")
-	}
-	// A synced passkey may change its backup-eligible flag (iCloud
-	// Keychain, KeePassXC), which go-webauthn refuses as inconsistent:
-	// verify against the flag the authenticator now reports, and record
-	// the change below.
-	asserted := parsed.Response.AuthenticatorData.Flags.HasBackupEligible()
-	verifying := cloneUser(user)
-	flipped := verifying.Credentials[i].WebAuthn.Flags.BackupEligible != asserted
-	verifying.Credentials[i].WebAuthn.Flags.BackupEligible = asserted
-	wu := webauthnUser{user: verifying}
-	data := s.sessionData(session)
-	var validated *webauthn.Credential
-	if session.UserID != "" {
-		validated, err = s.webauthn.ValidateLogin(wu, data, parsed)
-	} else {
-		_, validated, err = s.webauthn.ValidatePasskeyLogin(func(_, _ []byte) (webauthn.User, error) { return wu, nil }, data, parsed)
-	}
+	v, err := s.verifyAssertion(session, user, parsed)
 	if err != nil {
-		return nil, rejected("verifying the assertion", err)
+		return nil, err
 	}
-	counter := parsed.Response.AuthenticatorData.Counter
 	// Mark the session used, with the outcome a retry is answered with.
 	mark := Claim{Digest: requestDigest, At: now, Outcome: OutcomeSucceeded}
-	if cloned(counter, user.Credentials[i].WebAuthn.Authenticator.SignCount) {
+	if cloned(v.counter, user.Credentials[v.index].WebAuthn.Authenticator.SignCount) {
 		mark.Outcome = CodeCredentialRejected
 	}
 	if !retry {
@@ -429,40 +420,10 @@ func (s *Service) LoginFinish(ctx context.Context, req LoginFinishRequest) (res 
 		// An identical retry of a first call whose write failed makes
 		// the write.
 	}
-	var (
-		used    Credential
-		isClone bool
-	)
+	var used Credential
 	err = s.updateUser(ctx, user, func(u *User) outcome {
-		i := u.Find(parsed.RawID)
-		if i < 0 {
-			return refuse(Errorf(CodeCredentialUnknown, "the passkey was removed during the login"))
-		}
-		c := &u.Credentials[i]
-		if stored := c.WebAuthn.Authenticator.SignCount; cloned(counter, stored) {
-			// The warning is kept; the mark says refused, so a retry is
-			// refused again.
-			c.WebAuthn.Authenticator.CloneWarning = true
-			used, isClone = *c, true
-			return writeThenRefuse(Errorf(CodeCredentialRejected,
-				"the sign counter did not increase (%d, stored %d): the authenticator may be cloned", counter, stored))
-		}
-		before := *c
-		c.WebAuthn.Authenticator.SignCount = counter
-		c.WebAuthn.Flags = validated.Flags
-		c.BackupEligibleChanged = c.BackupEligibleChanged || flipped
-		used = *c
-		if c.WebAuthn.Authenticator.SignCount == before.WebAuthn.Authenticator.SignCount && c.WebAuthn.Flags == before.WebAuthn.Flags &&
-			c.BackupEligibleChanged == before.BackupEligibleChanged && now.Sub(c.LastUsedAt) < LastUsedGranularity {
-			return keep
-		}
-		c.LastUsedAt = now
-		used = *c
-		return write
+		return s.recordLogin(u, parsed.RawID, v, now, &used)
 	})
-	if isClone && ErrorCode(err) == CodeCredentialRejected {
-		s.event(ctx, EventCloneWarning, user.ID, used, slog.Uint64("receivedCount", uint64(counter)))
-	}
 	if final := outcomeOf(err); final != first.Outcome {
 		// The mark says another outcome than this call's (its write
 		// failed, or this call made the write a failed first call did
@@ -472,14 +433,153 @@ func (s *Service) LoginFinish(ctx context.Context, req LoginFinishRequest) (res 
 			s.opts.Logger.WarnContext(ctx, "recording the outcome of a login on its session", slog.String("error", serr.Error()))
 		}
 	}
+	return s.loginAnswer(ctx, user.ID, used, v, err)
+}
+
+// namedLoginMarkedInRecord finishes a login begun for a user on a store
+// that keeps a named login's mark in the user's record (MarksInRecords):
+// the mark is written by the replace that records the use, so the finish
+// is one read and one write. Every request on the session is for the same
+// record, whose version makes the mark single-use.
+func (s *Service) namedLoginMarkedInRecord(ctx context.Context, session *Session, owner string, parsed *protocol.ParsedCredentialAssertionData, requestDigest string, now time.Time) (*LoginResult, error) {
+	tag := challengeTag(session.Challenge)
+	user, err := s.getUser(ctx, owner)
 	if err != nil {
 		return nil, err
 	}
-	if flipped {
-		s.event(ctx, EventBackupFlagChanged, user.ID, used)
+	answerMarked := func(m *Mark) (*LoginResult, error) {
+		first := Claim{Digest: m.Digest, At: m.At, Outcome: m.Outcome}
+		if first.Digest != requestDigest {
+			return nil, Errorf(CodeChallengeUsed, "the challenge session was already used by another request")
+		}
+		if now.Sub(first.At) > s.opts.RetryWindow {
+			return nil, Errorf(CodeChallengeUsed, "the challenge session was used %s ago; a retry is answered for %s",
+				now.Sub(first.At).Round(time.Second), s.opts.RetryWindow)
+		}
+		return s.answerLoginRetry(ctx, owner, parsed.RawID, first)
 	}
-	s.event(ctx, EventSignedIn, user.ID, used)
-	return loginResult(user.ID, used), nil
+	if m := user.findMark(tag); m != nil {
+		return answerMarked(m)
+	}
+	if s.expired(session, now) {
+		return nil, Errorf(CodeChallengeExpired, "the challenge session expired at %s", session.ExpiresAt.Format(time.RFC3339))
+	}
+	v, err := s.verifyAssertion(session, user, parsed)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		used   Credential
+		marked *Mark
+	)
+	mark := Mark{Tag: tag, Digest: requestDigest, At: now, Until: session.ExpiresAt.Add(s.opts.RetryWindow)}
+	err = s.updateUser(ctx, user, func(u *User) outcome {
+		if m := u.findMark(tag); m != nil {
+			marked = m // another request on this session wrote first
+			return keep
+		}
+		decided := s.recordLogin(u, parsed.RawID, v, now, &used)
+		if !decided.write {
+			if ErrorCode(decided.refusal) == CodeCredentialUnknown {
+				return decided // nothing to mark: the passkey is gone
+			}
+			decided.write = true
+		}
+		mark.Outcome = outcomeOf(decided.refusal)
+		u.addMark(mark, now)
+		decided.use = false // the mark must be durable
+		return decided
+	})
+	if marked != nil {
+		return answerMarked(marked)
+	}
+	return s.loginAnswer(ctx, user.ID, used, v, err)
+}
+
+// verified is what verifying an assertion found.
+type verified struct {
+	index     int // of the credential in the record
+	validated *webauthn.Credential
+	counter   uint32
+	flipped   bool // the backup-eligible flag differs from the stored one
+}
+
+// verifyAssertion checks the assertion against the session and the
+// user's passkey.
+func (s *Service) verifyAssertion(session *Session, user *User, parsed *protocol.ParsedCredentialAssertionData) (verified, error) {
+	i := user.Find(parsed.RawID)
+	if i < 0 {
+		return verified{}, Errorf(CodeCredentialUnknown, "the user has no passkey with this credential id")
+	}
+	// A synced passkey may change its backup-eligible flag (iCloud
+	// Keychain, KeePassXC), which go-webauthn refuses as inconsistent:
+	// verify against the flag the authenticator now reports, and record
+	// the change.
+	asserted := parsed.Response.AuthenticatorData.Flags.HasBackupEligible()
+	verifying := cloneUser(user)
+	flipped := verifying.Credentials[i].WebAuthn.Flags.BackupEligible != asserted
+	verifying.Credentials[i].WebAuthn.Flags.BackupEligible = asserted
+	wu := webauthnUser{user: verifying}
+	data := s.sessionData(session)
+	var (
+		validated *webauthn.Credential
+		err       error
+	)
+	if session.UserID != "" {
+		validated, err = s.webauthn.ValidateLogin(wu, data, parsed)
+	} else {
+		_, validated, err = s.webauthn.ValidatePasskeyLogin(func(_, _ []byte) (webauthn.User, error) { return wu, nil }, data, parsed)
+	}
+	if err != nil {
+		return verified{}, rejected("verifying the assertion", err)
+	}
+	return verified{index: i, validated: validated, counter: parsed.Response.AuthenticatorData.Counter, flipped: flipped}, nil
+}
+
+// recordLogin applies a verified login to the record: a counter that did
+// not increase is refused and the clone warning kept (durably); otherwise
+// the counter, flags and last use are recorded (as a use), or nothing is
+// written when none of them changed enough. used is the credential as
+// the login left it.
+func (s *Service) recordLogin(u *User, credentialID []byte, v verified, now time.Time, used *Credential) outcome {
+	i := u.Find(credentialID)
+	if i < 0 {
+		return refuse(Errorf(CodeCredentialUnknown, "the passkey was removed during the login"))
+	}
+	c := &u.Credentials[i]
+	if stored := c.WebAuthn.Authenticator.SignCount; cloned(v.counter, stored) {
+		c.WebAuthn.Authenticator.CloneWarning = true
+		*used = *c
+		return writeThenRefuse(Errorf(CodeCredentialRejected,
+			"the sign counter did not increase (%d, stored %d): the authenticator may be cloned", v.counter, stored))
+	}
+	before := *c
+	c.WebAuthn.Authenticator.SignCount = v.counter
+	c.WebAuthn.Flags = v.validated.Flags
+	c.BackupEligibleChanged = c.BackupEligibleChanged || v.flipped
+	*used = *c
+	if c.WebAuthn.Authenticator.SignCount == before.WebAuthn.Authenticator.SignCount && c.WebAuthn.Flags == before.WebAuthn.Flags &&
+		c.BackupEligibleChanged == before.BackupEligibleChanged && now.Sub(c.LastUsedAt) < LastUsedGranularity {
+		return keep
+	}
+	c.LastUsedAt = now
+	*used = *c
+	return recordUse
+}
+
+// loginAnswer logs the login's security events and answers it.
+func (s *Service) loginAnswer(ctx context.Context, userID string, used Credential, v verified, err error) (*LoginResult, error) {
+	if used.WebAuthn.Authenticator.CloneWarning && ErrorCode(err) == CodeCredentialRejected {
+		s.event(ctx, EventCloneWarning, userID, used, slog.Uint64("receivedCount", uint64(v.counter)))
+	}
+	if err != nil {
+		return nil, err
+	}
+	if v.flipped {
+		s.event(ctx, EventBackupFlagChanged, userID, used)
+	}
+	s.event(ctx, EventSignedIn, userID, used)
+	return loginResult(userID, used), nil
 }
 
 // outcomeOf is the outcome a session's mark keeps of a call that ended

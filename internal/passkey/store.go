@@ -29,6 +29,12 @@ type UserStore interface {
 	// ErrCredentialTaken when a credential id it adds belongs to another
 	// user; in each case the record is left as it was.
 	ReplaceUser(ctx context.Context, u *User) error
+	// RecordUse is ReplaceUser (same refusals) for what a login records
+	// of a passkey's use: sign counter, flags, last use; never a change of
+	// the credentials. A store may make it durable a little later than it
+	// returns (the embedded store commits the uses of each second
+	// together), as long as every read sees it at once.
+	RecordUse(ctx context.Context, u *User) error
 	// CredentialOwner returns the id of the user whose record holds the
 	// credential id. It returns ErrNotFound when no record holds it.
 	CredentialOwner(ctx context.Context, credentialID []byte) (string, error)

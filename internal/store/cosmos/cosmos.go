@@ -335,6 +335,11 @@ func (s *Store) ReplaceUser(ctx context.Context, u *passkey.User) error {
 	return s.unindexAfter(ctx, u.ID, removed)
 }
 
+// RecordUse is ReplaceUser: a replace is durable when Cosmos DB answers.
+func (s *Store) RecordUse(ctx context.Context, u *passkey.User) error {
+	return s.ReplaceUser(ctx, u)
+}
+
 // userWriteError is storeError, except that a record Cosmos DB refuses as
 // too large (413) is passkey.ErrTooLarge, for the domain to answer.
 func userWriteError(op string, err error) error {

@@ -7,10 +7,12 @@ package embedded
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -59,6 +61,12 @@ type Store struct {
 	// single-use marks (marks.go).
 	sessionKey []byte
 	marks      *marks
+
+	// pending holds the records RecordUse wrote and the flusher has not
+	// committed yet (behind.go).
+	pending   pendingUsers
+	stopFlush chan struct{}
+	flushed   chan struct{}
 
 	// betweenWrites, when set (by tests), runs inside a user write after
 	// the index is written and before the record is: an error from it
@@ -122,14 +130,18 @@ func Open(dir string, sweepEvery time.Duration) (*Store, error) {
 	s := &Store{
 		db: db, stop: make(chan struct{}), done: make(chan struct{}), writes: make(chan *write), wrote: make(chan struct{}),
 		sessionKey: passkey.NewSessionKey(), marks: newMarks(),
+		pending: pendingUsers{m: make(map[string]*pendingUser)}, stopFlush: make(chan struct{}), flushed: make(chan struct{}),
 	}
 	go s.sweep(sweepEvery)
 	go s.commit()
+	go s.flush(slog.Default())
 	return s, nil
 }
 
 // Close stops the sweeper and the committer and closes the file.
 func (s *Store) Close() error {
+	close(s.stopFlush)
+	<-s.flushed // the last uses are committed
 	close(s.stop)
 	<-s.done
 	<-s.wrote
@@ -211,6 +223,9 @@ func refusal(err error) bool {
 
 // GetUser returns passkey.ErrNotFound when the user has no record.
 func (s *Store) GetUser(_ context.Context, id string) (*passkey.User, error) {
+	if u := s.pendingUser(id); u != nil {
+		return u, nil
+	}
 	var user *passkey.User
 	err := s.db.View(func(tx *bolt.Tx) error {
 		rec, err := readUser(tx, id)
@@ -235,12 +250,20 @@ func (s *Store) CreateUser(_ context.Context, u *passkey.User) error {
 	}
 	u.Indexed = nil
 	added, removed := u.IndexChanges()
+	owner := new(byte)
 	err = s.update(func(tx *bolt.Tx) error {
-		if tx.Bucket(usersBucket).Get([]byte(u.ID)) != nil {
-			return passkey.ErrConflict
+		s.pending.mu.Lock()
+		defer s.pending.mu.Unlock()
+		if _, found, err := s.pendingVersion(tx, u.ID, owner); err != nil || found {
+			return cmp.Or(err, passkey.ErrConflict)
 		}
-		return s.writeUser(tx, u, user, 1, added, removed)
+		if err := s.writeUser(tx, u, user, 1, added, removed); err != nil {
+			return err
+		}
+		s.committing(u.ID, owner, 1)
+		return nil
 	})
+	s.committed(u.ID, owner, err)
 	if err == nil {
 		u.MarkIndexed()
 	}
@@ -257,16 +280,27 @@ func (s *Store) ReplaceUser(_ context.Context, u *passkey.User) error {
 		return err
 	}
 	added, removed := u.IndexChanges()
+	owner := new(byte)
+	want := u.Version // writeUser sets u.Version; the function may run twice
 	err = s.update(func(tx *bolt.Tx) error {
-		version, err := readVersion(tx, u.ID)
-		if err != nil {
+		s.pending.mu.Lock()
+		defer s.pending.mu.Unlock()
+		version, found, err := s.pendingVersion(tx, u.ID, owner)
+		switch {
+		case err != nil:
 			return err
-		}
-		if strconv.FormatUint(version, 10) != u.Version {
+		case !found:
+			return passkey.ErrNotFound
+		case strconv.FormatUint(version, 10) != want:
 			return passkey.ErrConflict
 		}
-		return s.writeUser(tx, u, user, version+1, added, removed)
+		if err := s.writeUser(tx, u, user, version+1, added, removed); err != nil {
+			return err
+		}
+		s.committing(u.ID, owner, version+1)
+		return nil
 	})
+	s.committed(u.ID, owner, err)
 	if err == nil {
 		u.MarkIndexed()
 	}
@@ -367,13 +401,7 @@ func (s *Store) writeUser(tx *bolt.Tx, u *passkey.User, user []byte, version uin
 			return err
 		}
 	}
-	data := make([]byte, 0, len(user)+40)
-	data = append(data, `{"version":`...)
-	data = strconv.AppendUint(data, version, 10)
-	data = append(data, `,"user":`...)
-	data = append(data, user...)
-	data = append(data, '}')
-	if err := tx.Bucket(usersBucket).Put([]byte(u.ID), data); err != nil {
+	if err := tx.Bucket(usersBucket).Put([]byte(u.ID), recordBytes(user, version)); err != nil {
 		return err
 	}
 	u.Version = strconv.FormatUint(version, 10)
