@@ -158,6 +158,14 @@ func (f *fixture) loginFinish(t testing.TB, user, cred string) error {
 	return err
 }
 
+// The steps of TestRoundTrips that make the two login ceremonies.
+const (
+	loginBegin         = "login-begin (read user)"
+	loginFinish        = "login-finish (read user, replace user with the mark and the use)"
+	usernamelessBegin  = "login-begin, usernameless (nothing)"
+	usernamelessFinish = "login-finish, usernameless (read user, mark, replace user)"
+)
+
 // TestRoundTrips pins how many requests each function sends to Cosmos DB,
 // and that none of them is a query.
 func TestRoundTrips(t *testing.T) {
@@ -176,35 +184,37 @@ func TestRoundTrips(t *testing.T) {
 		loserCred             string
 	)
 	steps := []step{
-		{"register-begin, new user (read user, create session)", 2, func(t *testing.T) { options = f.registerBegin(t, user) }},
-		// The session's snapshot says the user has no record yet, so the
-		// finish creates it without reading first.
-		{"register-finish, new user (claim, create user)", 2, func(t *testing.T) { credID = f.registerFinish(t, nil, user, options) }},
-		{"register-begin (read user, create session)", 2, func(t *testing.T) { options = f.registerBegin(t, user) }},
-		{"register-finish (claim, replace user)", 2, func(t *testing.T) { f.registerFinish(t, newAuthenticator(t), user, options) }},
-		{"login-begin (read user, create session)", 2, func(t *testing.T) { options = f.loginBegin(t, user); cred = f.assert(t, options) }},
-		{"login-finish (claim, replace user)", 2, func(t *testing.T) {
+		{"register-begin, new user (read user)", 1, func(t *testing.T) { options = f.registerBegin(t, user) }},
+		{"register-finish, new user (mark, read user, index item, create user)", 4, func(t *testing.T) { credID = f.registerFinish(t, nil, user, options) }},
+		{"register-begin (read user)", 1, func(t *testing.T) { options = f.registerBegin(t, user) }},
+		{"register-finish (mark, read user, index item, replace user)", 4, func(t *testing.T) { f.registerFinish(t, newAuthenticator(t), user, options) }},
+		{loginBegin, 1, func(t *testing.T) { options = f.loginBegin(t, user); cred = f.assert(t, options) }},
+		{loginFinish, 2, func(t *testing.T) {
 			if err := f.loginFinish(t, user, cred); err != nil {
 				t.Fatal(err)
 			}
 		}},
-		// B2C's retry of a finish that already succeeded: the claim is
-		// lost and the stored one fetched (it is this request's digest),
-		// the snapshot is stale, the user is read again and already holds
-		// the change: nothing is written.
-		{"login-finish, identical retry (claim 412, fetch session, replace 412, read user)", 4, func(t *testing.T) {
+		// B2C's retry of a finish that already succeeded: the record
+		// holds the first call's mark, and it is this request's.
+		{"login-finish, identical retry (read user, read user for the answer)", 2, func(t *testing.T) {
 			if err := f.loginFinish(t, user, cred); err != nil {
 				t.Fatal(err)
 			}
 		}},
-		{"login-finish, another request on a used session (claim 412, fetch session)", 2, func(t *testing.T) {
+		{"login-finish, another request on a used session (read user)", 1, func(t *testing.T) {
 			loserCred = f.assert(t, options)
 			if err := f.loginFinish(t, user, loserCred); passkey.ErrorCode(err) != passkey.CodeChallengeUsed {
 				t.Fatalf("LoginFinish = %v; want challenge_used", err)
 			}
 		}},
-		{"login-begin, usernameless (create session)", 1, func(t *testing.T) { options = f.loginBegin(t, ""); cred = f.assert(t, options) }},
-		{"login-finish, usernameless (claim, read user, replace user)", 3, func(t *testing.T) {
+		// A page load: the session is sealed into the challenge.
+		{usernamelessBegin, 0, func(t *testing.T) { options = f.loginBegin(t, ""); cred = f.assert(t, options) }},
+		{usernamelessFinish, 3, func(t *testing.T) {
+			if err := f.loginFinish(t, "", cred); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"login-finish, usernameless, identical retry (read user, mark 409, fetch mark, read user for the answer)", 4, func(t *testing.T) {
 			if err := f.loginFinish(t, "", cred); err != nil {
 				t.Fatal(err)
 			}
@@ -219,7 +229,7 @@ func TestRoundTrips(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
-		{"delete-device (read user, replace user)", 2, func(t *testing.T) {
+		{"delete-device (read user, replace user, read and remove index item)", 4, func(t *testing.T) {
 			if _, err := f.svc.DeleteDevice(ctx, user, credID); err != nil {
 				t.Fatal(err)
 			}
@@ -245,10 +255,10 @@ func TestRoundTrips(t *testing.T) {
 	if f.count.queries != 0 {
 		t.Errorf("%d queries; want none", f.count.queries)
 	}
-	named := counts["login-begin (read user, create session)"] + counts["login-finish (claim, replace user)"]
-	usernameless := counts["login-begin, usernameless (create session)"] + counts["login-finish, usernameless (claim, read user, replace user)"]
-	if named > 4 || usernameless > 4 {
-		t.Errorf("a login ceremony takes %d (named) and %d (usernameless) round trips; want at most 4", named, usernameless)
+	named := counts[loginBegin] + counts[loginFinish]
+	usernameless := counts[usernamelessBegin] + counts[usernamelessFinish]
+	if named > 3 || usernameless > 3 {
+		t.Errorf("a login ceremony takes %d (named) and %d (usernameless) round trips; want at most 3", named, usernameless)
 	}
 	// Fix 4 of the test server: the SDK keeps its connections.
 	if f.count.conns > 4 {
@@ -256,41 +266,51 @@ func TestRoundTrips(t *testing.T) {
 	}
 }
 
-// TestSessionExpiresByTTL checks that a session item carries a TTL that
-// removes it once it expired (fix 3 of the test server makes TTL work).
-func TestSessionExpiresByTTL(t *testing.T) {
+// TestMarkExpiresByTTL checks that a session's mark carries a TTL that
+// removes it once it is no longer needed (fix 3 of the test server makes
+// TTL work), and not before.
+func TestMarkExpiresByTTL(t *testing.T) {
 	c := testenv.StartCosmos(t)
 	s := open(t, c, cosmos.Options{SessionGrace: time.Nanosecond})
 	ctx := context.Background()
-	soon := &passkey.Session{Challenge: "ttl-soon", Ceremony: passkey.Login, ExpiresAt: time.Now().Add(time.Second)}
-	later := &passkey.Session{Challenge: "ttl-later", Ceremony: passkey.Login, ExpiresAt: time.Now().Add(time.Hour)}
-	for _, session := range []*passkey.Session{soon, later} {
-		if err := s.CreateSession(ctx, session); err != nil {
-			t.Fatal(err)
+	claim := passkey.Claim{Digest: "first", At: time.Now(), Outcome: passkey.OutcomeSucceeded}
+	for _, ch := range []string{"ttl-soon", "ttl-later"} {
+		keep := time.Now().Add(time.Second)
+		if ch == "ttl-later" {
+			keep = time.Now().Add(time.Hour)
+		}
+		if _, won, err := s.ClaimSession(ctx, ch, claim, keep); err != nil || !won {
+			t.Fatal(won, err)
 		}
 	}
-	// Creating the session again conflicts while the item exists and
-	// succeeds once its TTL removed it; unlike a claim, it does not write
-	// the item (a write restarts an item's TTL).
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		err := s.CreateSession(ctx, soon)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, passkey.ErrConflict) {
+		_, won, err := s.ClaimSession(ctx, "ttl-soon", passkey.Claim{Digest: "second", At: time.Now()}, time.Now().Add(time.Hour))
+		if err != nil {
 			t.Fatal(err)
 		}
+		if won {
+			break
+		}
 		if time.Now().After(deadline) {
-			t.Fatal("the session item was not removed by its TTL")
+			t.Fatal("the mark was not removed by its TTL")
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	if err := s.CreateSession(ctx, later); !errors.Is(err, passkey.ErrConflict) {
-		t.Fatalf("CreateSession of the unexpired session = %v; want ErrConflict: it must still exist", err)
+	if first, won, err := s.ClaimSession(ctx, "ttl-later", passkey.Claim{Digest: "second", At: time.Now()}, time.Now()); err != nil || won || first.Digest != "first" {
+		t.Fatalf("the unexpired mark: %+v, won=%v, %v; want the first claim kept", first, won, err)
 	}
-	if _, won, err := s.ClaimSession(ctx, later.Challenge, passkey.Claim{Digest: "x", At: time.Now()}); err != nil || !won {
-		t.Fatalf("the unexpired session: won=%v, %v; want it claimed", won, err)
+}
+
+// TestSessionKeyShared: instances opened on one database seal challenges
+// with one key, so a finish may reach any of them.
+func TestSessionKeyShared(t *testing.T) {
+	c := testenv.StartCosmos(t)
+	database := c.Database(t)
+	a := open(t, c, cosmos.Options{Database: database})
+	b := open(t, c, cosmos.Options{Database: database})
+	if len(a.SessionKey()) != passkey.SessionKeySize || string(a.SessionKey()) != string(b.SessionKey()) {
+		t.Fatal("two instances on one database have different session keys")
 	}
 }
 
