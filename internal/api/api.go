@@ -153,12 +153,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, id string, req *r
 		err = passkey.Errorf(passkey.CodeMethodNotAllowed, "functions take POST, not %s", r.Method)
 	} else if !s.authorized(r) {
 		err = passkey.Errorf(passkey.CodeUnauthorized, "missing or wrong API key (x-functions-key or x-api-key)")
-	} else {
+	} else if err = checkContentType(r); err == nil {
 		err = req.decode(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	}
 	var resp response
 	if err == nil {
-		ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
+		ctx := passkey.WithCaller(r.Context(), passkey.Caller{CorrelationID: correlationID(r, req), ClientIP: clientIP(req)})
+		ctx, cancel := context.WithTimeout(ctx, s.opts.RequestTimeout)
 		defer cancel()
 		resp, err = fn(ctx, req)
 	}
@@ -262,6 +263,3 @@ func requestID() string {
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
 }
-
-// trimmed reports whether s has content besides white space.
-func trimmed(s string) string { return strings.TrimSpace(s) }

@@ -47,7 +47,9 @@ func (e *benchEnv) call(b *testing.B, function string, body map[string]string) m
 		b.Fatal(err)
 	}
 	rec := httptest.NewRecorder()
-	e.handler.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/api/"+function, strings.NewReader(string(data))))
+	req := httptest.NewRequest(http.MethodPost, "/api/"+function, strings.NewReader(string(data)))
+	req.Header.Set("Content-Type", "application/json")
+	e.handler.ServeHTTP(rec, req)
 	if rec.Code != http.StatusOK {
 		b.Fatalf("%s: status %d: %s", function, rec.Code, rec.Body)
 	}

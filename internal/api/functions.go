@@ -21,10 +21,9 @@ func (s *Server) functions() map[string]functionFunc {
 }
 
 func (s *Server) registerBegin(ctx context.Context, r *request) (response, error) {
-	if err := require(claim{"objectId", r.ObjectID}, claim{"userName", r.UserName}); err != nil {
-		return nil, err
-	}
-	res, err := s.service.RegisterBegin(ctx, passkey.RegisterBeginRequest{ObjectID: r.ObjectID, UserName: r.UserName, DisplayName: r.DisplayName})
+	res, err := s.service.RegisterBegin(ctx, passkey.RegisterBeginRequest{
+		ObjectID: r.ObjectID, UserName: r.UserName, DisplayName: r.DisplayName, CorrelationID: r.CorrelationID,
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -32,10 +31,9 @@ func (s *Server) registerBegin(ctx context.Context, r *request) (response, error
 }
 
 func (s *Server) registerFinish(ctx context.Context, r *request) (response, error) {
-	if err := require(claim{"objectId", r.ObjectID}, claim{"credential", r.Credential}); err != nil {
-		return nil, err
-	}
-	res, err := s.service.RegisterFinish(ctx, passkey.RegisterFinishRequest{ObjectID: r.ObjectID, Credential: r.Credential, DeviceName: r.DeviceName})
+	res, err := s.service.RegisterFinish(ctx, passkey.RegisterFinishRequest{
+		ObjectID: r.ObjectID, Credential: r.Credential, DeviceName: r.DeviceName, CorrelationID: r.CorrelationID,
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -48,22 +46,19 @@ func (s *Server) registerFinish(ctx context.Context, r *request) (response, erro
 }
 
 func (s *Server) loginBegin(ctx context.Context, r *request) (response, error) {
-	res, err := s.service.LoginBegin(ctx, passkey.LoginBeginRequest{ObjectID: r.ObjectID, Mediation: r.Mediation})
+	res, err := s.service.LoginBegin(ctx, passkey.LoginBeginRequest{ObjectID: r.ObjectID, Mediation: r.Mediation, CorrelationID: r.CorrelationID})
 	if err != nil {
 		return nil, err
 	}
 	out := response{"options": string(res.Options)}
-	if res.Named {
+	if res.ForUser {
 		out["deviceCount"] = res.DeviceCount
 	}
 	return out, nil
 }
 
 func (s *Server) loginFinish(ctx context.Context, r *request) (response, error) {
-	if err := require(claim{"credential", r.Credential}); err != nil {
-		return nil, err
-	}
-	res, err := s.service.LoginFinish(ctx, passkey.LoginFinishRequest{ObjectID: r.ObjectID, Credential: r.Credential})
+	res, err := s.service.LoginFinish(ctx, passkey.LoginFinishRequest{ObjectID: r.ObjectID, Credential: r.Credential, CorrelationID: r.CorrelationID})
 	if err != nil {
 		return nil, err
 	}
@@ -77,9 +72,6 @@ func (s *Server) loginFinish(ctx context.Context, r *request) (response, error) 
 }
 
 func (s *Server) listDevices(ctx context.Context, r *request) (response, error) {
-	if err := require(claim{"objectId", r.ObjectID}); err != nil {
-		return nil, err
-	}
 	devices, err := s.service.Devices(ctx, r.ObjectID)
 	if err != nil {
 		return nil, err
@@ -96,9 +88,6 @@ func (s *Server) listDevices(ctx context.Context, r *request) (response, error) 
 }
 
 func (s *Server) renameDevice(ctx context.Context, r *request) (response, error) {
-	if err := require(claim{"objectId", r.ObjectID}, claim{"credentialId", r.CredentialID}, claim{"deviceName", r.DeviceName}); err != nil {
-		return nil, err
-	}
 	name, err := s.service.RenameDevice(ctx, r.ObjectID, r.CredentialID, r.DeviceName)
 	if err != nil {
 		return nil, err
@@ -107,9 +96,6 @@ func (s *Server) renameDevice(ctx context.Context, r *request) (response, error)
 }
 
 func (s *Server) deleteDevice(ctx context.Context, r *request) (response, error) {
-	if err := require(claim{"objectId", r.ObjectID}, claim{"credentialId", r.CredentialID}); err != nil {
-		return nil, err
-	}
 	count, err := s.service.DeleteDevice(ctx, r.ObjectID, r.CredentialID)
 	if err != nil {
 		return nil, err

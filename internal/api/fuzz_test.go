@@ -59,6 +59,7 @@ func newFuzzEnv(tb testing.TB) *fuzzEnv {
 func (e *fuzzEnv) post(tb testing.TB, function string, body []byte, header http.Header) (int, map[string]any) {
 	tb.Helper()
 	req := httptest.NewRequest(http.MethodPost, "/api/"+function, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
 	for k, v := range header {
 		req.Header[k] = v
 	}

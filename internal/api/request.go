@@ -24,8 +24,11 @@ type request struct {
 	Mediation    string `json:"mediation"`
 	CredentialID string `json:"credentialId"`
 	Locale       string `json:"locale"`
-	// CorrelationID is B2C's {Context:CorrelationId}; it is only logged.
+	// CorrelationID is B2C's {Context:CorrelationId}: it is logged, and a
+	// session is bound to the journey of its begin call.
 	CorrelationID string `json:"correlationId"`
+	// ClientIP is B2C's {Context:IPAddress}, for the security events.
+	ClientIP string `json:"clientIp"`
 
 	lang language.Tag
 }
@@ -82,18 +85,4 @@ func jsonProblem(err error) string {
 		return "unexpected end of input"
 	}
 	return "cannot be decoded"
-}
-
-// claim is a required claim's name and value, for require.
-type claim struct{ name, value string }
-
-// require fails with invalid_request naming the first required claim that
-// is empty or blank.
-func require(claims ...claim) error {
-	for _, c := range claims {
-		if trimmed(c.value) == "" {
-			return passkey.Errorf(passkey.CodeInvalidRequest, "%s is required", c.name)
-		}
-	}
-	return nil
 }

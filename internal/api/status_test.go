@@ -162,6 +162,7 @@ func TestServeErrors(t *testing.T) {
 			var logs bytes.Buffer
 			s := server(t, &logs, Options{APIKeys: tt.keys})
 			r := httptest.NewRequest(tt.method, tt.path, strings.NewReader(tt.body))
+			r.Header.Set("Content-Type", "application/json")
 			for k, v := range tt.headers {
 				r.Header.Set(k, v)
 			}

@@ -352,13 +352,12 @@ func (s *Service) LoginFinish(ctx context.Context, req LoginFinishRequest) (res 
 	verifying := cloneUser(user)
 	flipped := verifying.Credentials[i].WebAuthn.Flags.BackupEligible != asserted
 	verifying.Credentials[i].WebAuthn.Flags.BackupEligible = asserted
-	wu := webauthnUser{user: verifying}
-	var validated *webauthn.Credential
-	if session.UserID != "" {
-		validated, err = s.webauthn.ValidateLogin(wu, session.Data, parsed)
-	} else {
-		_, validated, err = s.webauthn.ValidatePasskeyLogin(func(_, _ []byte) (webauthn.User, error) { return wu, nil }, session.Data, parsed)
-	}
+	// A usernameless session names no user; the owner found above (by the
+	// user handle, which go-webauthn still checks when present, or by the
+	// index) is the one the assertion is verified for.
+	data := session.Data
+	data.UserID = []byte(user.ID)
+	validated, err := s.webauthn.ValidateLogin(webauthnUser{user: verifying}, data, parsed)
 	if err != nil {
 		return nil, rejected("verifying the assertion", err)
 	}

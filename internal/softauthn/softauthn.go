@@ -147,6 +147,9 @@ type ceremony struct {
 	origin                                 string
 	backup                                 *[2]bool
 	credentialID                           []byte
+	padding                                int
+	coseAlg                                *int64
+	reuse                                  []byte
 }
 
 // WithoutUV clears the user verified (UV) flag.
@@ -181,6 +184,23 @@ func WithCredentialID(id []byte) CeremonyOption {
 // WithoutUserHandle leaves userHandle out of the assertion.
 func WithoutUserHandle() CeremonyOption { return func(c *ceremony) { c.noUserHandle = true } }
 
+// WithClientDataPadding adds a member of n bytes to clientDataJSON, as a
+// client may (§5.8.1 allows members the relying party does not know).
+func WithClientDataPadding(n int) CeremonyOption { return func(c *ceremony) { c.padding = n } }
+
+// WithCOSEAlgorithm labels the registered ES256 key with another COSE
+// algorithm: a key that no signature can be verified with.
+func WithCOSEAlgorithm(alg int64) CeremonyOption { return func(c *ceremony) { c.coseAlg = &alg } }
+
+// WithCredentialOf registers the authenticator's existing credential id
+// and public key again (for whatever user the options name), ignoring
+// excludeCredentials and making no new key: what an attacker who copied
+// another person's credential id and public key sends with "none"
+// attestation. The credential keeps its user handle.
+func WithCredentialOf(id []byte) CeremonyOption {
+	return func(c *ceremony) { c.reuse = append([]byte(nil), id...) }
+}
+
 // Register runs navigator.credentials.create() with optionsJSON, either
 // {"publicKey": {...}} or the bare publicKey object, and returns the new
 // credential in its PublicKeyCredential.toJSON() form.
@@ -203,6 +223,16 @@ func (a *Authenticator) Register(optionsJSON string, opts ...CeremonyOption) (st
 	if err := a.checkRPID(rpID); err != nil {
 		return "", err
 	}
+	var cred *credential
+	if c.reuse != nil {
+		a.mu.Lock()
+		cred = a.find(rpID, c.reuse)
+		a.mu.Unlock()
+		if cred == nil {
+			return "", ErrNoCredential
+		}
+		return a.attest(options, rpID, cred, cred.counter, &c)
+	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return "", err
@@ -211,7 +241,7 @@ func (a *Authenticator) Register(optionsJSON string, opts ...CeremonyOption) (st
 	if err != nil {
 		return "", err
 	}
-	cred := &credential{id: make([]byte, 32), rpID: rpID, userHandle: userHandle, key: key}
+	cred = &credential{id: make([]byte, 32), rpID: rpID, userHandle: userHandle, key: key}
 	if _, err := rand.Read(cred.id); err != nil {
 		return "", err
 	}
@@ -233,12 +263,22 @@ func (a *Authenticator) Register(optionsJSON string, opts ...CeremonyOption) (st
 		}
 	}
 	a.creds = append(kept, cred)
+	counter := cred.counter
 	a.mu.Unlock()
+	return a.attest(options, rpID, cred, counter, &c)
+}
 
+// attest builds the attestation credential for cred.
+func (a *Authenticator) attest(options protocol.PublicKeyCredentialCreationOptions, rpID string, cred *credential, counter uint32, c *ceremony) (string, error) {
+	key := cred.key
+	alg := int64(webauthncose.AlgES256)
+	if c.coseAlg != nil {
+		alg = *c.coseAlg
+	}
 	coseKey, err := webauthncbor.Marshal(webauthncose.EC2PublicKeyData{
 		PublicKeyData: webauthncose.PublicKeyData{
 			KeyType:   int64(webauthncose.EllipticKey),
-			Algorithm: int64(webauthncose.AlgES256),
+			Algorithm: alg,
 		},
 		Curve:  int64(webauthncose.P256),
 		XCoord: key.X.FillBytes(make([]byte, 32)),
@@ -247,14 +287,14 @@ func (a *Authenticator) Register(optionsJSON string, opts ...CeremonyOption) (st
 	if err != nil {
 		return "", fmt.Errorf("softauthn: encoding the COSE key: %w", err)
 	}
-	flags := a.flags(&c) | protocol.FlagAttestedCredentialData
-	authData := authenticatorData(rpID, flags, cred.counter)
+	flags := a.flags(c) | protocol.FlagAttestedCredentialData
+	authData := authenticatorData(rpID, flags, counter)
 	authData = append(authData, a.aaguid[:]...)
 	authData = binary.BigEndian.AppendUint16(authData, uint16(len(cred.id)))
 	authData = append(authData, cred.id...)
 	authData = append(authData, coseKey...)
 
-	clientData, err := a.clientData(protocol.CreateCeremony, options.Challenge, &c)
+	clientData, err := a.clientData(protocol.CreateCeremony, options.Challenge, c)
 	if err != nil {
 		return "", err
 	}
@@ -456,11 +496,18 @@ func (a *Authenticator) clientData(typ protocol.CeremonyType, challenge []byte, 
 	if c.origin != "" {
 		origin = c.origin
 	}
-	return json.Marshal(protocol.CollectedClientData{
-		Type:      typ,
-		Challenge: base64.RawURLEncoding.EncodeToString(challenge),
-		Origin:    origin,
-	})
+	data := struct {
+		protocol.CollectedClientData
+		Padding string `json:"padding,omitempty"`
+	}{
+		CollectedClientData: protocol.CollectedClientData{
+			Type:      typ,
+			Challenge: base64.RawURLEncoding.EncodeToString(challenge),
+			Origin:    origin,
+		},
+		Padding: strings.Repeat("p", c.padding),
+	}
+	return json.Marshal(data)
 }
 
 func (a *Authenticator) publicKeyCredential(id []byte) protocol.PublicKeyCredential {
