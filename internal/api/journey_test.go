@@ -49,8 +49,10 @@ func TestFinishInAnotherJourney(t *testing.T) {
 }
 
 // TestReplayedRegistrationAfterDelete: the user deletes the passkey a
-// registration just added; the same register-finish body posted again,
-// even as an identical retry within the window, does not bring it back.
+// registration just added; the same register-finish body posted again
+// does not bring it back: as an identical retry within the window it gets
+// the first answer and writes nothing, from another journey or after the
+// window it is refused.
 func TestReplayedRegistrationAfterDelete(t *testing.T) {
 	e := newCeremonyEnv(t, 10)
 	a := e.authenticator()
@@ -58,7 +60,11 @@ func TestReplayedRegistrationAfterDelete(t *testing.T) {
 	first := e.ok("register-finish", finish)
 	e.ok("delete-device", map[string]string{"objectId": "user", "credentialId": first["credentialId"].(string)})
 
-	e.refused("the replayed registration", http.StatusConflict, "challenge_used", "register-finish", finish)
+	if again := e.ok("register-finish", finish); !reflect.DeepEqual(again, first) {
+		t.Errorf("identical retry answered %v; want the first answer %v", again, first)
+	}
+	e.advance(passkey.RetryWindow + time.Second)
+	e.refused("the replayed registration after the window", http.StatusConflict, "challenge_used", "register-finish", finish)
 	other := maps.Clone(finish)
 	other["correlationId"] = "journey-2"
 	e.refused("the replayed registration from another journey", http.StatusConflict, "challenge_used", "register-finish", other)

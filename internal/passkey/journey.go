@@ -6,14 +6,17 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 )
 
 // claim finds the session of the challenge and takes it for this request.
 // It fails when the session is unknown, expired, for another ceremony, for
 // another journey, or already taken by a different request. retry reports
-// an identical request within the retry window of the first: its answer is
-// the first one's, from the record, with nothing verified or written.
+// an identical request within the retry window of the first: when the
+// first succeeded, its answer is session.Result, with nothing verified or
+// written; when it did not (refused, or cut off by an outage), the retry
+// runs the ceremony again, as the first did.
 func (s *Service) claim(ctx context.Context, challenge string, ceremony Ceremony, correlationID, requestDigest string) (session *Session, retry bool, err error) {
 	if err := checkChallenge(challenge); err != nil {
 		return nil, false, err
@@ -53,15 +56,15 @@ func (s *Service) claim(ctx context.Context, challenge string, ceremony Ceremony
 	return session, !won, nil
 }
 
-// firstResult returns the credential as the first finish call on the
-// session left it: that call recorded the session's challenge on it. A
-// first call that was refused recorded nothing, and neither is its retry
-// answered.
-func firstResult(user *User, credentialID []byte, session *Session) (Credential, error) {
-	if i := user.Find(credentialID); i >= 0 && user.Credentials[i].Challenge == session.Challenge {
-		return user.Credentials[i], nil
+// setResult records the result of a successful finish with its session.
+// Should that fail, the call still succeeded: a retry then runs the
+// ceremony again and finds the change already in the record (the
+// credential carries the session's challenge), so it writes nothing twice.
+func (s *Service) setResult(ctx context.Context, session *Session, result *Result) {
+	if err := s.store.SetResult(ctx, session.Challenge, result); err != nil {
+		s.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "recording the result of a finish call failed; a retry will be checked against the record",
+			slog.String("error", err.Error()))
 	}
-	return Credential{}, Errorf(CodeChallengeUsed, "the first call on this challenge session did not succeed; only a success is answered again")
 }
 
 // digest identifies a finish request, so that an identical retry is told

@@ -128,6 +128,21 @@ type Session struct {
 	ExpiresAt     time.Time            `json:"expiresAt"`
 	// Claim is set once, atomically, by the first finish call.
 	Claim *Claim `json:"claim,omitempty"`
+	// Result is the answer of the finish call that claimed the session,
+	// once it succeeded; its identical retries get it again.
+	Result *Result `json:"result,omitempty"`
+}
+
+// Result is what a successful finish call answered: for a registration
+// the new passkey and the user's passkey count, for a login the user and
+// the passkey used.
+type Result struct {
+	ObjectID      string `json:"objectId"`
+	CredentialID  []byte `json:"credentialId"`
+	DeviceName    string `json:"deviceName"`
+	DeviceCount   int    `json:"deviceCount,omitempty"`
+	UserVerified  bool   `json:"userVerified,omitempty"`
+	PasskeySynced bool   `json:"passkeySynced,omitempty"`
 }
 
 // Claim is what the first finish call on a session recorded: the digest of

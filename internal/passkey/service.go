@@ -161,16 +161,12 @@ func (s *Service) RegisterFinish(ctx context.Context, req RegisterFinishRequest)
 	if session.UserID != req.ObjectID {
 		return nil, Errorf(CodeUserMismatch, "the registration was begun for another objectId")
 	}
+	if retry && session.Result != nil {
+		return registerResult(session.Result), nil
+	}
 	user, err := s.getUser(ctx, session.UserID)
 	if err != nil {
 		return nil, err
-	}
-	if retry {
-		stored, err := firstResult(user, parsed.Response.AttestationObject.AuthData.AttData.CredentialID, session)
-		if err != nil {
-			return nil, err
-		}
-		return registerResult(stored, len(user.Credentials)), nil
 	}
 	created, err := s.webauthn.CreateCredential(webauthnUser{user: user}, session.Data, parsed)
 	if err != nil {
@@ -196,29 +192,47 @@ func (s *Service) RegisterFinish(ctx context.Context, req RegisterFinishRequest)
 	if stored.Name == "" {
 		stored.Name = DefaultDeviceName(key, now)
 	}
+	written := false
 	err = s.updateUser(ctx, user, func(u *User) outcome {
-		if u.Find(key.ID) >= 0 {
+		if i := u.Find(key.ID); i >= 0 {
+			if u.Credentials[i].Challenge == session.Challenge {
+				// A retry whose first call stored the passkey but did not
+				// get to record its result.
+				stored = u.Credentials[i]
+				return keep
+			}
 			return refuse(Errorf(CodeCredentialExists, "the credential id is already registered for this user"))
 		}
 		if len(u.Credentials) >= s.opts.DeviceLimit {
 			return refuse(Errorf(CodeDeviceLimit, "the user has %d passkeys, the limit is %d", len(u.Credentials), s.opts.DeviceLimit))
 		}
 		u.Credentials = append(u.Credentials, stored)
+		written = true
 		return write
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.event(ctx, EventRegistered, user.ID, stored)
-	return registerResult(stored, len(user.Credentials)), nil
+	if written {
+		s.event(ctx, EventRegistered, user.ID, stored)
+	}
+	result := &Result{
+		ObjectID:      user.ID,
+		CredentialID:  stored.WebAuthn.ID,
+		DeviceName:    stored.Name,
+		DeviceCount:   len(user.Credentials),
+		PasskeySynced: stored.WebAuthn.Flags.BackupState,
+	}
+	s.setResult(ctx, session, result)
+	return registerResult(result), nil
 }
 
-func registerResult(c Credential, deviceCount int) *RegisterResult {
+func registerResult(r *Result) *RegisterResult {
 	return &RegisterResult{
-		CredentialID:  encodeID(c.WebAuthn.ID),
-		DeviceName:    c.Name,
-		DeviceCount:   deviceCount,
-		PasskeySynced: c.WebAuthn.Flags.BackupState,
+		CredentialID:  encodeID(r.CredentialID),
+		DeviceName:    r.DeviceName,
+		DeviceCount:   r.DeviceCount,
+		PasskeySynced: r.PasskeySynced,
 	}
 }
 
@@ -325,6 +339,9 @@ func (s *Service) LoginFinish(ctx context.Context, req LoginFinishRequest) (res 
 	if err != nil {
 		return nil, err
 	}
+	if retry && session.Result != nil {
+		return loginResult(session.Result), nil
+	}
 	owner, err := s.owner(ctx, session, req.ObjectID, parsed)
 	if err != nil {
 		return nil, err
@@ -332,13 +349,6 @@ func (s *Service) LoginFinish(ctx context.Context, req LoginFinishRequest) (res 
 	user, err := s.getUser(ctx, owner)
 	if err != nil {
 		return nil, err
-	}
-	if retry {
-		used, err := firstResult(user, parsed.RawID, session)
-		if err != nil {
-			return nil, err
-		}
-		return loginResult(user.ID, used), nil
 	}
 	i := user.Find(parsed.RawID)
 	if i < 0 {
@@ -364,8 +374,8 @@ func (s *Service) LoginFinish(ctx context.Context, req LoginFinishRequest) (res 
 	counter := parsed.Response.AuthenticatorData.Counter
 	now := s.opts.Now().UTC()
 	var (
-		used   Credential
-		cloned bool
+		used            Credential
+		cloned, written bool
 	)
 	err = s.updateUser(ctx, user, func(u *User) outcome {
 		i := u.Find(parsed.RawID)
@@ -373,6 +383,12 @@ func (s *Service) LoginFinish(ctx context.Context, req LoginFinishRequest) (res 
 			return refuse(Errorf(CodeCredentialUnknown, "the passkey was removed during the login"))
 		}
 		c := &u.Credentials[i]
+		if c.Challenge == session.Challenge {
+			// A retry whose first call recorded the use but did not get
+			// to record its result.
+			used = *c
+			return keep
+		}
 		if stored := c.WebAuthn.Authenticator.SignCount; counter <= stored && (counter != 0 || stored != 0) {
 			// The warning is kept; the challenge is not recorded, so a
 			// retry is refused again.
@@ -386,7 +402,7 @@ func (s *Service) LoginFinish(ctx context.Context, req LoginFinishRequest) (res 
 		c.BackupEligibleChanged = c.BackupEligibleChanged || flipped
 		c.LastUsedAt = now
 		c.Challenge = session.Challenge
-		used = *c
+		used, written = *c, true
 		return write
 	})
 	if cloned && ErrorCode(err) == CodeCredentialRejected {
@@ -395,20 +411,30 @@ func (s *Service) LoginFinish(ctx context.Context, req LoginFinishRequest) (res 
 	if err != nil {
 		return nil, err
 	}
-	if flipped {
-		s.event(ctx, EventBackupFlagChanged, user.ID, used)
+	if written {
+		if flipped {
+			s.event(ctx, EventBackupFlagChanged, user.ID, used)
+		}
+		s.event(ctx, EventSignedIn, user.ID, used)
 	}
-	s.event(ctx, EventSignedIn, user.ID, used)
-	return loginResult(user.ID, used), nil
+	result := &Result{
+		ObjectID:      user.ID,
+		CredentialID:  used.WebAuthn.ID,
+		DeviceName:    used.Name,
+		UserVerified:  parsed.Response.AuthenticatorData.Flags.HasUserVerified(),
+		PasskeySynced: parsed.Response.AuthenticatorData.Flags.HasBackupState(),
+	}
+	s.setResult(ctx, session, result)
+	return loginResult(result), nil
 }
 
-func loginResult(objectID string, c Credential) *LoginResult {
+func loginResult(r *Result) *LoginResult {
 	return &LoginResult{
-		ObjectID:      objectID,
-		CredentialID:  encodeID(c.WebAuthn.ID),
-		DeviceName:    c.Name,
-		UserVerified:  c.WebAuthn.Flags.UserVerified,
-		PasskeySynced: c.WebAuthn.Flags.BackupState,
+		ObjectID:      r.ObjectID,
+		CredentialID:  encodeID(r.CredentialID),
+		DeviceName:    r.DeviceName,
+		UserVerified:  r.UserVerified,
+		PasskeySynced: r.PasskeySynced,
 	}
 }
 

@@ -373,10 +373,9 @@ func TestSignCounter(t *testing.T) {
 		if !found {
 			t.Errorf("no clone warning event with signCount 5 and receivedCount 3 in the log:\n%s", h.logs.String())
 		}
-		// The retry of a refused call is refused too: only a success is
-		// answered again.
+		// The retry of a refused call runs again, and is refused again.
 		_, err = h.svc.LoginFinish(context.Background(), req)
-		wantCode(t, err, passkey.CodeChallengeUsed)
+		wantCode(t, err, passkey.CodeCredentialRejected)
 	})
 	t.Run("equal non-zero is refused", func(t *testing.T) {
 		h := newHarness(t, 10)

@@ -32,10 +32,11 @@ type UserStore interface {
 }
 
 // SessionStore keeps challenge sessions until they expire. A session is
-// written once by CreateSession and changed once by ClaimSession; nothing
-// else writes it, so a store may keep sessions wherever it likes (another
-// container, memory) as long as a claim is atomic across every instance
-// that may answer the finish.
+// written once by CreateSession, claimed once by ClaimSession and given
+// its result once by SetResult; nothing else writes it, so a store may
+// keep sessions wherever it likes (another container, memory) as long as a
+// claim is atomic across every instance that may answer the finish, and a
+// result is seen by every later claim.
 type SessionStore interface {
 	// CreateSession stores a new session (s.Claim nil). It returns
 	// ErrConflict when a session with that challenge exists.
@@ -47,6 +48,10 @@ type SessionStore interface {
 	// exactly one wins. It returns ErrNotFound when no session has that
 	// challenge (never stored, or removed some time after expiry).
 	ClaimSession(ctx context.Context, challenge string, claim Claim) (s *Session, won bool, err error)
+	// SetResult records the result of the finish call that claimed the
+	// session, so that ClaimSession returns it with the session from then
+	// on. It returns ErrNotFound when no session has that challenge.
+	SetResult(ctx context.Context, challenge string, result *Result) error
 }
 
 // Store is everything the ceremonies need from storage.

@@ -400,6 +400,21 @@ func (s *Store) ClaimSession(ctx context.Context, challenge string, claim passke
 	return item.Session, won, nil
 }
 
+// SetResult sets the session's result with one patch. It returns
+// passkey.ErrNotFound when no session has the challenge.
+func (s *Store) SetResult(ctx context.Context, challenge string, result *passkey.Result) error {
+	var set azcosmos.PatchOperations
+	set.AppendSet("/result", result)
+	_, err := s.sessions.PatchItem(ctx, azcosmos.NewPartitionKeyString(challenge), challenge, set, nil)
+	if status(err) == http.StatusNotFound {
+		return passkey.ErrNotFound
+	}
+	if err != nil {
+		return storeError("recording a session's result", err)
+	}
+	return nil
+}
+
 func decodeSession(data []byte) (*sessionItem, error) {
 	item := sessionItem{Session: new(passkey.Session)}
 	if err := json.Unmarshal(data, &item); err != nil {

@@ -28,6 +28,9 @@ var (
 	// challenge, so a claim is a small write and the session record is
 	// never rewritten.
 	claimsBucket = []byte("claims")
+	// resultsBucket holds the result of each session's successful finish
+	// under its challenge, beside the claim.
+	resultsBucket = []byte("results")
 	// credentialsBucket is the credential index: credential id -> user id.
 	// It is written in the same transaction as the user record, so the
 	// two can never disagree.
@@ -95,7 +98,7 @@ func Open(dir string, sweepEvery time.Duration) (*Store, error) {
 		return nil, fmt.Errorf("opening %s (is another handler using it?): %w", filepath.Join(dir, FileName), err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{usersBucket, sessionsBucket, claimsBucket} {
+		for _, b := range [][]byte{usersBucket, sessionsBucket, claimsBucket, resultsBucket} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -302,11 +305,12 @@ func (s *Store) ClaimSession(_ context.Context, challenge string, claim passkey.
 	var (
 		data   []byte
 		stored []byte
+		result []byte
 		won    bool
 	)
 	key := []byte(challenge)
 	err = s.update(func(tx *bolt.Tx) error {
-		data, stored, won = nil, nil, false // the function may run twice
+		data, stored, result, won = nil, nil, nil, false // the function may run twice
 		v := tx.Bucket(sessionsBucket).Get(key)
 		if v == nil {
 			return passkey.ErrNotFound
@@ -315,6 +319,9 @@ func (s *Store) ClaimSession(_ context.Context, challenge string, claim passkey.
 		claims := tx.Bucket(claimsBucket)
 		if c := claims.Get(key); c != nil {
 			stored = append([]byte(nil), c...)
+			if r := tx.Bucket(resultsBucket).Get(key); r != nil {
+				result = append([]byte(nil), r...)
+			}
 			return nil
 		}
 		stored, won = encoded, true
@@ -333,7 +340,28 @@ func (s *Store) ClaimSession(_ context.Context, challenge string, claim passkey.
 		// matches no request and is past every retry window.
 		session.Claim = &passkey.Claim{Digest: string(stored)}
 	}
+	if result != nil {
+		session.Result = new(passkey.Result)
+		if err := json.Unmarshal(result, session.Result); err != nil {
+			return nil, false, fmt.Errorf("decoding the result of a session: %w", err)
+		}
+	}
 	return &session, won, nil
+}
+
+// SetResult returns passkey.ErrNotFound when no session has the challenge.
+func (s *Store) SetResult(_ context.Context, challenge string, result *passkey.Result) error {
+	data, err := json.Marshal(result)
+	if err != nil {
+		return err
+	}
+	key := []byte(challenge)
+	return s.update(func(tx *bolt.Tx) error {
+		if tx.Bucket(sessionsBucket).Get(key) == nil {
+			return passkey.ErrNotFound
+		}
+		return tx.Bucket(resultsBucket).Put(key, data)
+	})
 }
 
 // sweep removes sessions a minute after they expired (the minute keeps an
@@ -366,13 +394,16 @@ func (s *Store) RemoveExpired(t time.Time) error {
 			}
 			return nil
 		})
-		claims := tx.Bucket(claimsBucket)
+		claims, results := tx.Bucket(claimsBucket), tx.Bucket(resultsBucket)
 		for _, k := range expired {
 			if err == nil {
 				err = b.Delete(k)
 			}
 			if err == nil {
 				err = claims.Delete(k)
+			}
+			if err == nil {
+				err = results.Delete(k)
 			}
 		}
 		return err

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -199,8 +200,20 @@ func Run(t *testing.T, engine Engine) {
 			}
 		}
 		again, won, err := store.ClaimSession(ctx, s.Challenge, passkey.Claim{Digest: "late", At: claimedAt.Add(time.Second)})
-		if err != nil || won || again.Claim == nil || again.Claim.Digest != winner || !again.Claim.At.Equal(claimedAt) {
-			t.Fatalf("repeat claim = %+v, %v, %v; want the stored claim, not won", again, won, err)
+		if err != nil || won || again.Claim == nil || again.Claim.Digest != winner || !again.Claim.At.Equal(claimedAt) || again.Result != nil {
+			t.Fatalf("repeat claim = %+v, %v, %v; want the stored claim, not won, no result", again, won, err)
+		}
+
+		result := &passkey.Result{ObjectID: s.UserID, CredentialID: []byte("cred"), DeviceName: "Phone", DeviceCount: 2, UserVerified: true, PasskeySynced: true}
+		if err := store.SetResult(ctx, s.Challenge, result); err != nil {
+			t.Fatalf("SetResult: %v", err)
+		}
+		again, won, err = store.ClaimSession(ctx, s.Challenge, passkey.Claim{Digest: winner, At: claimedAt.Add(time.Second)})
+		if err != nil || won || again.Claim.Digest != winner || again.Result == nil || !reflect.DeepEqual(*again.Result, *result) {
+			t.Fatalf("claim after SetResult = %+v (result %+v), %v, %v; want the result", again, again.Result, won, err)
+		}
+		if err := store.SetResult(ctx, prefix+"no-such-challenge", result); !errors.Is(err, passkey.ErrNotFound) {
+			t.Fatalf("SetResult of an unknown challenge = %v; want ErrNotFound", err)
 		}
 	})
 
