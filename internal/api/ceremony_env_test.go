@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -27,6 +28,7 @@ type ceremonyEnv struct {
 	t       *testing.T
 	handler http.Handler
 	store   *embedded.Store
+	sizes   *measuringStore
 	logs    *lockedBuffer
 
 	mu  sync.Mutex
@@ -62,11 +64,48 @@ func newCeremonyEnv(t *testing.T, deviceLimit int) *ceremonyEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	e := &ceremonyEnv{t: t, store: store, logs: &lockedBuffer{}, now: time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)}
+	e := &ceremonyEnv{t: t, store: store, sizes: &measuringStore{Store: store}, logs: &lockedBuffer{}, now: time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)}
 	logger := slog.New(slog.NewJSONHandler(e.logs, nil))
-	svc := passkey.NewService(wa, store, passkey.Options{SessionTTL: cfg.SessionTTL, DeviceLimit: deviceLimit, Logger: logger, Now: e.clock})
+	svc := passkey.NewService(wa, e.sizes, passkey.Options{SessionTTL: cfg.SessionTTL, DeviceLimit: deviceLimit, Logger: logger, Now: e.clock})
 	e.handler = api.New(svc, api.Options{Logger: logger})
 	return e
+}
+
+// measuringStore records the largest session and user record written, as
+// JSON (the form both stores keep).
+type measuringStore struct {
+	passkey.Store
+	mu                  sync.Mutex
+	maxSession, maxUser int
+}
+
+func (m *measuringStore) measure(v any, largest *int) {
+	data, _ := json.Marshal(v)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	*largest = max(*largest, len(data))
+}
+
+func (m *measuringStore) CreateSession(ctx context.Context, s *passkey.Session) error {
+	m.measure(s, &m.maxSession)
+	return m.Store.CreateSession(ctx, s)
+}
+
+func (m *measuringStore) CreateUser(ctx context.Context, u *passkey.User) error {
+	m.measure(u, &m.maxUser)
+	return m.Store.CreateUser(ctx, u)
+}
+
+func (m *measuringStore) ReplaceUser(ctx context.Context, u *passkey.User) error {
+	m.measure(u, &m.maxUser)
+	return m.Store.ReplaceUser(ctx, u)
+}
+
+// largest returns the largest session and user record written so far.
+func (m *measuringStore) largest() (session, user int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.maxSession, m.maxUser
 }
 
 func (e *ceremonyEnv) clock() time.Time {

@@ -67,6 +67,16 @@ func (s *Service) setResult(ctx context.Context, session *Session, result *Resul
 	}
 }
 
+// challengeTag is the part of a session's challenge a credential keeps to
+// recognise the ceremony that last wrote it: 16 base64url characters (96
+// random bits) tell one user's sessions apart, in a third of the bytes.
+func challengeTag(challenge string) string {
+	if len(challenge) > 16 {
+		return challenge[:16]
+	}
+	return challenge
+}
+
 // digest identifies a finish request, so that an identical retry is told
 // apart from a different request on the same session.
 func digest(parts ...string) string {

@@ -63,28 +63,28 @@ func (u *User) MarkIndexed() { u.Indexed = u.credentialIDs() }
 
 // Credential is one registered passkey with what a security team needs to
 // judge it later: key, counter, clone warning, flags, transports, AAGUID,
-// attestation format, creation and last use.
+// attestation format, creation and last use. Its stored JSON form is in
+// encoding.go.
 type Credential struct {
-	// WebAuthn keeps its name from the records written before it was
-	// slimmed down to Key, so those still decode.
-	WebAuthn   Key       `json:"webauthn"`
-	Name       string    `json:"name"`
-	CreatedAt  time.Time `json:"createdAt"`
-	LastUsedAt time.Time `json:"lastUsedAt"`
-	// Challenge is the challenge of the ceremony that last wrote this
-	// credential, so that an identical retry of that ceremony is answered
-	// from the record.
-	Challenge string `json:"challenge,omitempty"`
+	WebAuthn   Key
+	Name       string
+	CreatedAt  time.Time
+	LastUsedAt time.Time
+	// Challenge is the tag (challengeTag) of the ceremony that last wrote
+	// this credential, so that a retry of that ceremony whose result was
+	// not recorded finds the change already made.
+	Challenge string
 	// BackupEligibleChanged is set once the authenticator reported a
 	// backup-eligible flag other than the one it registered with.
-	BackupEligibleChanged bool `json:"backupEligibleChanged,omitempty"`
+	BackupEligibleChanged bool
 }
 
 // Key is what verification and display need of a passkey, and nothing the
-// client sent besides: the JSON names are go-webauthn's Credential's, but
-// the attestation object, clientDataJSON and extension outputs it also
-// carries are not kept (they are unverified client bytes here: no
-// attestation is checked against a trust anchor).
+// client sent besides: the attestation object, clientDataJSON and
+// extension outputs go-webauthn's Credential also carries are not kept
+// (they are unverified client bytes here: no attestation is checked
+// against a trust anchor). The JSON names are go-webauthn's, so that
+// records written as its Credential are still read.
 type Key struct {
 	ID                []byte                            `json:"id"`
 	PublicKey         []byte                            `json:"publicKey"`

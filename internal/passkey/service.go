@@ -188,14 +188,14 @@ func (s *Service) RegisterFinish(ctx context.Context, req RegisterFinishRequest)
 			Attachment: created.Authenticator.Attachment,
 		},
 	}
-	stored := Credential{WebAuthn: key, Name: deviceName, CreatedAt: now, LastUsedAt: now, Challenge: session.Challenge}
+	stored := Credential{WebAuthn: key, Name: deviceName, CreatedAt: now, LastUsedAt: now, Challenge: challengeTag(session.Challenge)}
 	if stored.Name == "" {
 		stored.Name = DefaultDeviceName(key, now)
 	}
 	written := false
 	err = s.updateUser(ctx, user, func(u *User) outcome {
 		if i := u.Find(key.ID); i >= 0 {
-			if u.Credentials[i].Challenge == session.Challenge {
+			if u.Credentials[i].Challenge == challengeTag(session.Challenge) {
 				// A retry whose first call stored the passkey but did not
 				// get to record its result.
 				stored = u.Credentials[i]
@@ -383,7 +383,7 @@ func (s *Service) LoginFinish(ctx context.Context, req LoginFinishRequest) (res 
 			return refuse(Errorf(CodeCredentialUnknown, "the passkey was removed during the login"))
 		}
 		c := &u.Credentials[i]
-		if c.Challenge == session.Challenge {
+		if c.Challenge == challengeTag(session.Challenge) {
 			// A retry whose first call recorded the use but did not get
 			// to record its result.
 			used = *c
@@ -401,7 +401,7 @@ func (s *Service) LoginFinish(ctx context.Context, req LoginFinishRequest) (res 
 		c.WebAuthn.Flags = validated.Flags
 		c.BackupEligibleChanged = c.BackupEligibleChanged || flipped
 		c.LastUsedAt = now
-		c.Challenge = session.Challenge
+		c.Challenge = challengeTag(session.Challenge)
 		used, written = *c, true
 		return write
 	})

@@ -498,17 +498,9 @@ func indexExisting(tx *bolt.Tx) error {
 		return err
 	}
 	return tx.Bucket(usersBucket).ForEach(func(k, v []byte) error {
-		var rec struct {
-			User struct {
-				Credentials []struct {
-					WebAuthn struct {
-						ID []byte `json:"id"`
-					} `json:"webauthn"`
-				} `json:"credentials"`
-			} `json:"user"`
-		}
-		if err := json.Unmarshal(v, &rec); err != nil {
-			return fmt.Errorf("indexing the credentials of user %s: %w", k, err)
+		var rec record
+		if err := json.Unmarshal(v, &rec); err != nil || rec.User == nil {
+			return fmt.Errorf("indexing the credentials of user %s: %v", k, err)
 		}
 		for _, c := range rec.User.Credentials {
 			if len(c.WebAuthn.ID) > 0 && index.Get(c.WebAuthn.ID) == nil {

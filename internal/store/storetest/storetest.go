@@ -226,7 +226,7 @@ func Run(t *testing.T, engine Engine) {
 }
 
 func credential(id, name string) passkey.Credential {
-	now := time.Now().UTC().Truncate(time.Millisecond)
+	now := time.Now().UTC().Truncate(time.Second) // records keep times to the second
 	return passkey.Credential{
 		WebAuthn: passkey.Key{
 			ID:                []byte(id),
