@@ -27,7 +27,7 @@ type Config struct {
 	SessionTTL  time.Duration `envconfig:"PASSKEY_SESSION_TTL" default:"5m"`
 	APIKeys     []string      `envconfig:"PASSKEY_API_KEYS"`
 	DeviceLimit int           `envconfig:"PASSKEY_DEVICE_LIMIT" default:"10"`
-	Attestation string        `envconfig:"PASSKEY_ATTESTATION" default:"direct"`
+	Attestation string        `envconfig:"PASSKEY_ATTESTATION" default:"none"`
 	// RequestTimeout bounds each request, well inside B2C's 10 s.
 	RequestTimeout time.Duration `envconfig:"PASSKEY_REQUEST_TIMEOUT" default:"8s"`
 

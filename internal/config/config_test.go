@@ -47,7 +47,7 @@ func TestDefaults(t *testing.T) {
 		RPOrigins:      []string{"http://localhost:7071"},
 		SessionTTL:     5 * time.Minute,
 		DeviceLimit:    10,
-		Attestation:    "direct",
+		Attestation:    "none",
 		RequestTimeout: 8 * time.Second,
 		CosmosDatabase: "passkeys",
 		DataDir:        "./data",
