@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/passkeys-b2c/passkeys/internal/api"
 	"github.com/passkeys-b2c/passkeys/internal/config"
 	"github.com/passkeys-b2c/passkeys/internal/passkey"
@@ -106,6 +108,11 @@ func (m *measuringStore) largest() (session, user int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.maxSession, m.maxUser
+}
+
+// oid is the B2C object id (a GUID) these tests give the user called name.
+func oid(name string) string {
+	return uuid.NewSHA1(uuid.NameSpaceOID, []byte(name)).String()
 }
 
 func (e *ceremonyEnv) clock() time.Time {

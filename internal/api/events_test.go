@@ -16,18 +16,18 @@ import (
 func TestSecurityEvents(t *testing.T) {
 	e := newCeremonyEnv(t, 10)
 	a := e.authenticator()
-	finish := e.registerBody(a, "user", "journey-r")
+	finish := e.registerBody(a, oid("user"), "journey-r")
 	finish["clientIp"] = "203.0.113.7"
 	reg := e.ok("register-finish", finish)
 	id := reg["credentialId"].(string)
 
-	login := e.loginBody(a, "user", "journey-l")
+	login := e.loginBody(a, oid("user"), "journey-l")
 	login["clientIp"] = "2001:db8::1"
 	e.ok("login-finish", login)
-	bad := e.loginBody(a, "user", "journey-b", softauthn.WithBadSignature())
+	bad := e.loginBody(a, oid("user"), "journey-b", softauthn.WithBadSignature())
 	e.refused("a bad signature", http.StatusConflict, "credential_rejected", "login-finish", bad)
-	e.ok("rename-device", map[string]string{"objectId": "user", "credentialId": id, "deviceName": "Laptop", "correlationId": "journey-m"})
-	e.ok("delete-device", map[string]string{"objectId": "user", "credentialId": id, "correlationId": "journey-m"})
+	e.ok("rename-device", map[string]string{"objectId": oid("user"), "credentialId": id, "deviceName": "Laptop", "correlationId": "journey-m"})
+	e.ok("delete-device", map[string]string{"objectId": oid("user"), "credentialId": id, "correlationId": "journey-m"})
 
 	for _, want := range []struct {
 		event, correlationID, clientIP string
@@ -45,7 +45,7 @@ func TestSecurityEvents(t *testing.T) {
 			continue
 		}
 		ev := got[0]
-		if ev["objectId"] != "user" || ev["correlationId"] != want.correlationID || (want.clientIP != "" && ev["clientIp"] != want.clientIP) {
+		if ev["objectId"] != oid("user") || ev["correlationId"] != want.correlationID || (want.clientIP != "" && ev["clientIp"] != want.clientIP) {
 			t.Errorf("%s event %v; want objectId user, correlationId %s, clientIp %q", want.event, ev, want.correlationID, want.clientIP)
 		}
 		if want.credential && (ev["credentialId"] != id || ev["aaguid"] == nil) {

@@ -17,21 +17,21 @@ import (
 func TestCredentialOfAnotherUser(t *testing.T) {
 	e := newCeremonyEnv(t, 10)
 	victimKey := e.authenticator()
-	victim := e.register(victimKey, "victim")
+	victim := e.register(victimKey, oid("victim"))
 	id, err := base64.RawURLEncoding.DecodeString(victim["credentialId"].(string))
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	e.register(e.authenticator(), "attacker") // an account of their own
-	stolen := e.registerBody(victimKey, "attacker", "journey-a", softauthn.WithCredentialOf(id))
+	e.register(e.authenticator(), oid("attacker")) // an account of their own
+	stolen := e.registerBody(victimKey, oid("attacker"), "journey-a", softauthn.WithCredentialOf(id))
 	e.refused("registering the victim's credential for the attacker", http.StatusConflict, "credential_exists", "register-finish", stolen)
-	if devices := e.devices("attacker"); len(devices) != 1 {
+	if devices := e.devices(oid("attacker")); len(devices) != 1 {
 		t.Fatalf("the attacker's account lists %d passkeys; want only their own", len(devices))
 	}
 
 	login := e.ok("login-finish", e.loginBody(victimKey, "", "journey-v", softauthn.WithoutUserHandle()))
-	if login["objectId"] != "victim" || login["credentialId"] != victim["credentialId"] {
+	if login["objectId"] != oid("victim") || login["credentialId"] != victim["credentialId"] {
 		t.Fatalf("usernameless sign-in without a user handle: %v; want the victim", login)
 	}
 }

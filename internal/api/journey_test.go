@@ -17,9 +17,9 @@ import (
 func TestUsedLoginFromAnotherJourney(t *testing.T) {
 	e := newCeremonyEnv(t, 10)
 	a := e.authenticator()
-	e.register(a, "victim")
+	e.register(a, oid("victim"))
 
-	finish := e.loginBody(a, "victim", "journey-1")
+	finish := e.loginBody(a, oid("victim"), "journey-1")
 	first := e.ok("login-finish", finish)
 
 	again := e.ok("login-finish", finish)
@@ -42,7 +42,7 @@ func TestUsedLoginFromAnotherJourney(t *testing.T) {
 func TestFinishInAnotherJourney(t *testing.T) {
 	e := newCeremonyEnv(t, 10)
 	a := e.authenticator()
-	e.register(a, "victim")
+	e.register(a, oid("victim"))
 	finish := e.loginBody(a, "", "journey-1")
 	finish["correlationId"] = "journey-2"
 	e.refused("a fresh session finished from another journey", http.StatusConflict, "challenge_used", "login-finish", finish)
@@ -56,9 +56,9 @@ func TestFinishInAnotherJourney(t *testing.T) {
 func TestReplayedRegistrationAfterDelete(t *testing.T) {
 	e := newCeremonyEnv(t, 10)
 	a := e.authenticator()
-	finish := e.registerBody(a, "user", "journey-1")
+	finish := e.registerBody(a, oid("user"), "journey-1")
 	first := e.ok("register-finish", finish)
-	e.ok("delete-device", map[string]string{"objectId": "user", "credentialId": first["credentialId"].(string)})
+	e.ok("delete-device", map[string]string{"objectId": oid("user"), "credentialId": first["credentialId"].(string)})
 
 	if again := e.ok("register-finish", finish); !reflect.DeepEqual(again, first) {
 		t.Errorf("identical retry answered %v; want the first answer %v", again, first)
@@ -68,7 +68,7 @@ func TestReplayedRegistrationAfterDelete(t *testing.T) {
 	other := maps.Clone(finish)
 	other["correlationId"] = "journey-2"
 	e.refused("the replayed registration from another journey", http.StatusConflict, "challenge_used", "register-finish", other)
-	if devices := e.devices("user"); len(devices) != 0 {
+	if devices := e.devices(oid("user")); len(devices) != 0 {
 		t.Fatalf("the deleted passkey came back: %v", devices)
 	}
 }
@@ -78,10 +78,10 @@ func TestReplayedRegistrationAfterDelete(t *testing.T) {
 func TestRetryIsAnsweredWithoutWriting(t *testing.T) {
 	e := newCeremonyEnv(t, 10)
 	a := e.authenticator()
-	finish := e.registerBody(a, "user", "journey-1")
+	finish := e.registerBody(a, oid("user"), "journey-1")
 	e.advance(5*time.Minute - time.Second)
 	first := e.ok("register-finish", finish)
-	before, err := e.store.GetUser(t.Context(), "user")
+	before, err := e.store.GetUser(t.Context(), oid("user"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func TestRetryIsAnsweredWithoutWriting(t *testing.T) {
 	if !reflect.DeepEqual(again, first) {
 		t.Errorf("retry answered %v; want %v", again, first)
 	}
-	after, err := e.store.GetUser(t.Context(), "user")
+	after, err := e.store.GetUser(t.Context(), oid("user"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,9 +21,9 @@ import (
 func TestBackupEligibleFlip(t *testing.T) {
 	e := newCeremonyEnv(t, 10)
 	a := e.authenticator(softauthn.WithBackup(false, false))
-	e.register(a, "user")
-	e.ok("login-finish", e.loginBody(a, "user", "journey", softauthn.WithBackupFlags(true, true)))
-	d := e.devices("user")[0]
+	e.register(a, oid("user"))
+	e.ok("login-finish", e.loginBody(a, oid("user"), "journey", softauthn.WithBackupFlags(true, true)))
+	d := e.devices(oid("user"))[0]
 	if d["backupEligible"] != true || d["backupState"] != true || d["backupEligibleChanged"] != true {
 		t.Errorf("device after the flip: %v; want the new flags and backupEligibleChanged", d)
 	}
@@ -39,9 +39,9 @@ func TestMismatchedCOSEKey(t *testing.T) {
 	for _, alg := range []webauthncose.COSEAlgorithmIdentifier{webauthncose.AlgEdDSA, webauthncose.AlgRS256, webauthncose.AlgES384} {
 		t.Run(alg.String(), func(t *testing.T) {
 			e := newCeremonyEnv(t, 10)
-			finish := e.registerBody(e.authenticator(), "user", "journey", softauthn.WithCOSEAlgorithm(int64(alg)))
+			finish := e.registerBody(e.authenticator(), oid("user"), "journey", softauthn.WithCOSEAlgorithm(int64(alg)))
 			e.refused("a mismatched COSE key", http.StatusConflict, "credential_rejected", "register-finish", finish)
-			if devices := e.devices("user"); len(devices) != 0 {
+			if devices := e.devices(oid("user")); len(devices) != 0 {
 				t.Fatalf("stored %v", devices)
 			}
 		})
@@ -53,15 +53,15 @@ func TestMismatchedCOSEKey(t *testing.T) {
 // the names taken from the directory.
 func TestInvisibleCharacters(t *testing.T) {
 	e := newCeremonyEnv(t, 10)
-	reg := e.register(e.authenticator(), "user")
+	reg := e.register(e.authenticator(), oid("user"))
 	for _, name := range []string{"Phone\u202egnp.exe", "Pho\u200bne", "\ufeffPhone", "Phone\u2066", "Phone\x07"} {
 		e.refused("rename to "+strconvQuote(name), http.StatusBadRequest, "invalid_request", "rename-device",
-			map[string]string{"objectId": "user", "credentialId": reg["credentialId"].(string), "deviceName": name})
-		finish := e.registerBody(e.authenticator(), "user", "journey")
+			map[string]string{"objectId": oid("user"), "credentialId": reg["credentialId"].(string), "deviceName": name})
+		finish := e.registerBody(e.authenticator(), oid("user"), "journey")
 		finish["deviceName"] = name
 		e.refused("register named "+strconvQuote(name), http.StatusBadRequest, "invalid_request", "register-finish", finish)
 	}
-	begin := e.ok("register-begin", map[string]string{"objectId": "user2", "userName": "\u202eanna@example.com\u200b", "displayName": "An\u200dna\ufeff"})
+	begin := e.ok("register-begin", map[string]string{"objectId": oid("user2"), "userName": "\u202eanna@example.com\u200b", "displayName": "An\u200dna\ufeff"})
 	var options struct {
 		PublicKey struct {
 			User struct {
@@ -83,10 +83,10 @@ func strconvQuote(s string) string { b, _ := json.Marshal(s); return string(b) }
 func TestCloneWarningIsVisible(t *testing.T) {
 	e := newCeremonyEnv(t, 10)
 	a := e.authenticator()
-	e.register(a, "user")
-	e.ok("login-finish", e.loginBody(a, "user", "j1", softauthn.WithCounter(9)))
-	e.refused("a rewound counter", http.StatusConflict, "credential_rejected", "login-finish", e.loginBody(a, "user", "j2", softauthn.WithCounter(4)))
-	if d := e.devices("user")[0]; d["cloneWarning"] != true {
+	e.register(a, oid("user"))
+	e.ok("login-finish", e.loginBody(a, oid("user"), "j1", softauthn.WithCounter(9)))
+	e.refused("a rewound counter", http.StatusConflict, "credential_rejected", "login-finish", e.loginBody(a, oid("user"), "j2", softauthn.WithCounter(4)))
+	if d := e.devices(oid("user"))[0]; d["cloneWarning"] != true {
 		t.Errorf("device %v; want cloneWarning true", d)
 	}
 	if n := len(e.events(passkey.EventCloneWarning)); n != 1 {
@@ -95,9 +95,9 @@ func TestCloneWarningIsVisible(t *testing.T) {
 	// Synced passkeys report 0 for ever: no warning.
 	z := newCeremonyEnv(t, 10)
 	s := z.authenticator(softauthn.WithCounterStep(0))
-	z.register(s, "user")
-	z.ok("login-finish", z.loginBody(s, "user", "j1"))
-	if d := z.devices("user")[0]; d["cloneWarning"] != false {
+	z.register(s, oid("user"))
+	z.ok("login-finish", z.loginBody(s, oid("user"), "j1"))
+	if d := z.devices(oid("user"))[0]; d["cloneWarning"] != false {
 		t.Errorf("device of a counter-less passkey %v; want no clone warning", d)
 	}
 }
@@ -107,8 +107,8 @@ func TestCloneWarningIsVisible(t *testing.T) {
 func TestAuthenticatorNameIsAClaim(t *testing.T) {
 	e := newCeremonyEnv(t, 10)
 	yubikey := [16]byte{0xcb, 0x69, 0x48, 0x1e, 0x8f, 0xf7, 0x40, 0x39, 0x93, 0xec, 0x0a, 0x27, 0x29, 0xa1, 0x54, 0xa8}
-	e.register(e.authenticator(softauthn.WithAAGUID(yubikey), softauthn.WithAttestation(softauthn.AttestationPacked)), "user")
-	d := e.devices("user")[0]
+	e.register(e.authenticator(softauthn.WithAAGUID(yubikey), softauthn.WithAttestation(softauthn.AttestationPacked)), oid("user"))
+	d := e.devices(oid("user"))[0]
 	if d["authenticator"] != "YubiKey 5 Series" || d["authenticatorVerified"] != false {
 		t.Errorf("device %v; want the claimed name with authenticatorVerified false", d)
 	}
@@ -122,7 +122,7 @@ func TestConcurrentFinishesForOneUser(t *testing.T) {
 	const n = 15
 	bodies := make([]map[string]string, n)
 	for i := range bodies {
-		bodies[i] = e.registerBody(e.authenticator(), "busy", "journey")
+		bodies[i] = e.registerBody(e.authenticator(), oid("busy"), "journey")
 	}
 	var wg sync.WaitGroup
 	statuses := make(chan int, n)
@@ -139,7 +139,7 @@ func TestConcurrentFinishesForOneUser(t *testing.T) {
 			t.Errorf("a concurrent finish answered %d", status)
 		}
 	}
-	if got := len(e.devices("busy")); got != n {
+	if got := len(e.devices(oid("busy"))); got != n {
 		t.Errorf("%d passkeys stored; want %d", got, n)
 	}
 }
@@ -161,12 +161,12 @@ func TestInputsCheckedBeforeTheStore(t *testing.T) {
 
 	e := newCeremonyEnv(t, 10)
 	a := e.authenticator()
-	e.register(a, "user")
-	finish := e.loginBody(a, "user", "j")
+	e.register(a, oid("user"))
+	finish := e.loginBody(a, oid("user"), "j")
 	for _, challenge := range []string{"..", strings.Repeat("A", 4000), "not base64url!"} {
 		forged := rebindChallenge(t, finish["credential"], challenge)
 		e.refused("challenge "+challenge[:2], http.StatusConflict, "credential_rejected", "login-finish",
-			map[string]string{"objectId": "user", "credential": forged, "correlationId": "j"})
+			map[string]string{"objectId": oid("user"), "credential": forged, "correlationId": "j"})
 	}
 }
 

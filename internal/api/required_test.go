@@ -14,14 +14,15 @@ func TestRequiredClaims(t *testing.T) {
 		fn, body, want string
 	}{
 		{"register-begin", `{"userName":"a"}`, "objectId is required"},
-		{"register-begin", `{"objectId":"o","userName":" \t"}`, "userName is required"},
-		{"register-finish", `{"objectId":"o"}`, "credential is required"},
+		{"register-begin", `{"objectId":"..","userName":"a"}`, "objectId must be a GUID"},
+		{"register-begin", `{"objectId":"0b5c2f9e-7d4a-4c1e-9a35-2f6d1c8e4b70","userName":" \t"}`, "userName is required"},
+		{"register-finish", `{"objectId":"0b5c2f9e-7d4a-4c1e-9a35-2f6d1c8e4b70"}`, "credential is required"},
 		{"register-finish", `{"credential":"{}"}`, "objectId is required"},
 		{"login-finish", `{}`, "credential is required"},
 		{"list-devices", `{}`, "objectId is required"},
-		{"rename-device", `{"objectId":"o","deviceName":"n"}`, "credentialId is required"},
-		{"rename-device", `{"objectId":"o","credentialId":"AQID"}`, "deviceName is required"},
-		{"delete-device", `{"objectId":"o"}`, "credentialId is required"},
+		{"rename-device", `{"objectId":"0b5c2f9e-7d4a-4c1e-9a35-2f6d1c8e4b70","deviceName":"n"}`, "credentialId is required"},
+		{"rename-device", `{"objectId":"0b5c2f9e-7d4a-4c1e-9a35-2f6d1c8e4b70","credentialId":"AQID"}`, "deviceName is required"},
+		{"delete-device", `{"objectId":"0b5c2f9e-7d4a-4c1e-9a35-2f6d1c8e4b70"}`, "credentialId is required"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.fn+" "+tt.want, func(t *testing.T) {

@@ -32,7 +32,7 @@ func TestStoredRecordsAreBounded(t *testing.T) {
 	var last *softauthn.Authenticator
 	for i := range 100 {
 		last = e.authenticator(softauthn.WithTransports(transports...), softauthn.WithAttestation(softauthn.AttestationPacked))
-		finish := e.registerBody(last, "big-user", "journey", softauthn.WithClientDataPadding(10<<10))
+		finish := e.registerBody(last, oid("big-user"), "journey", softauthn.WithClientDataPadding(10<<10))
 		finish["deviceName"] = name
 		if i == 0 {
 			if n := len(finish["credential"]); n < 14<<10 {
@@ -41,8 +41,8 @@ func TestStoredRecordsAreBounded(t *testing.T) {
 		}
 		e.ok("register-finish", finish)
 	}
-	e.ok("login-finish", e.loginBody(last, "big-user", "journey-login"))
-	begin := e.ok("login-begin", map[string]string{"objectId": "big-user"})
+	e.ok("login-finish", e.loginBody(last, oid("big-user"), "journey-login"))
+	begin := e.ok("login-begin", map[string]string{"objectId": oid("big-user")})
 
 	session, user := e.sizes.largest()
 	t.Logf("largest user record %d bytes (100 passkeys), largest session %d bytes", user, session)
@@ -52,23 +52,23 @@ func TestStoredRecordsAreBounded(t *testing.T) {
 	if session >= maxSession {
 		t.Errorf("a session is %d bytes; want under %d", session, maxSession)
 	}
-	list := e.ok("list-devices", map[string]string{"objectId": "big-user"})
+	list := e.ok("list-devices", map[string]string{"objectId": oid("big-user")})
 	if n := len(list["devices"].(string)); n >= maxUserRecord {
 		t.Errorf("list-devices' devices claim is %d bytes", n)
 	}
 	if n := len(begin["options"].(string)); n >= 16<<10 {
 		t.Errorf("login-begin's options are %d bytes for 100 passkeys", n)
 	}
-	devices := e.devices("big-user")
+	devices := e.devices(oid("big-user"))
 	if got := devices[0]["transports"]; !slices.Equal(toStrings(got), []string{"ble", "smart-card", "hybrid", "internal", "nfc", "usb"}) {
 		t.Errorf("transports stored as %v; want each WebAuthn transport once", got)
 	}
 
 	// Over the cap: refused before it is parsed, nothing stored.
 	small := newCeremonyEnv(t, 10)
-	finish := small.registerBody(small.authenticator(), "padded", "journey", softauthn.WithClientDataPadding(20<<10))
+	finish := small.registerBody(small.authenticator(), oid("padded"), "journey", softauthn.WithClientDataPadding(20<<10))
 	small.refused("a credential claim over the cap", http.StatusConflict, "credential_rejected", "register-finish", finish)
-	if devices := small.devices("padded"); len(devices) != 0 {
+	if devices := small.devices(oid("padded")); len(devices) != 0 {
 		t.Fatalf("the oversized registration stored %v", devices)
 	}
 }

@@ -19,6 +19,16 @@ import (
 	"github.com/passkeys-b2c/passkeys/internal/store/embedded"
 )
 
+// B2C object ids of the users in these tests.
+const (
+	userA    = "0b5c2f9e-7d4a-4c1e-9a35-2f6d1c8e4b0a"
+	userB    = "0b5c2f9e-7d4a-4c1e-9a35-2f6d1c8e4b0b"
+	userC    = "0b5c2f9e-7d4a-4c1e-9a35-2f6d1c8e4b0c"
+	userNew  = "0b5c2f9e-7d4a-4c1e-9a35-2f6d1c8e4b0d"
+	userNone = "0b5c2f9e-7d4a-4c1e-9a35-2f6d1c8e4b0e"
+	userZ    = "0b5c2f9e-7d4a-4c1e-9a35-2f6d1c8e4b0f"
+)
+
 const (
 	testOrigin = "http://localhost:7071"
 	sessionTTL = 5 * time.Minute
