@@ -25,6 +25,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/passkeys-b2c/passkeys/internal/softauthn"
 )
 
@@ -73,8 +75,10 @@ type Config struct {
 	// Users is the number of virtual users (default 64); each has its own
 	// authenticator and runs one ceremony at a time.
 	Users int
-	// UserPrefix starts every objectId, so runs on one store do not mix
-	// (default: a random one).
+	// UserPrefix names the run's users, so runs on one store do not mix
+	// (default: a random one); each objectId is the GUID derived from the
+	// prefix and the user's number (a name-based UUID), as the handler
+	// takes only GUIDs.
 	UserPrefix string
 	// DeviceLimit is the handlers' PASSKEY_DEVICE_LIMIT; a user at the
 	// limit logs in instead of registering (default 10).
@@ -261,7 +265,8 @@ func New(cfg Config) (*Runner, error) {
 		return nil, err
 	}
 	for i := range cfg.Users {
-		r.users = append(r.users, &User{ObjectID: fmt.Sprintf("%s-%04d", cfg.UserPrefix, i)})
+		name := fmt.Sprintf("%s-%04d", cfg.UserPrefix, i)
+		r.users = append(r.users, &User{ObjectID: uuid.NewSHA1(uuid.NameSpaceOID, []byte(name)).String()})
 	}
 	return r, nil
 }
