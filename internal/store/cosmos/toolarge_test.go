@@ -41,7 +41,7 @@ func (l *itemLimit) Do(req *http.Request) (*http.Response, error) {
 func TestTooLargeItemIsDeviceLimit(t *testing.T) {
 	c := testenv.StartCosmos(t)
 	f := newFixtureVia(t, c, func(count *counter) policy.Transporter { return &itemLimit{next: count, limit: 1200} })
-	user := "too-large"
+	user := "7a3e4a52-0c3b-4d55-8a61-6f2b9d0c1e11"
 	var err error
 	registered := 0
 	for range 10 {
