@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -649,24 +650,16 @@ func (r *Runner) result(elapsed time.Duration) *Result {
 	defer r.mu.Unlock()
 	res := &Result{
 		Elapsed:    elapsed,
-		Ceremonies: maps(r.done),
-		Failed:     maps(r.failed),
+		Ceremonies: maps.Clone(r.done),
+		Failed:     maps.Clone(r.failed),
 		Latency:    map[string]Percentiles{},
-		Errors:     maps(r.errors),
+		Errors:     maps.Clone(r.errors),
 		Retries:    r.retries,
 	}
 	for fn, ds := range r.latency {
 		res.Latency[fn] = percentiles(ds)
 	}
 	return res
-}
-
-func maps(m map[string]int) map[string]int {
-	out := make(map[string]int, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 func percentiles(ds []time.Duration) Percentiles {
