@@ -48,8 +48,10 @@ func TestRegistration(t *testing.T) {
 	// The list response names the AAGUID the authenticator reported.
 	list := result(t, d.mustOK("#listDevices", "list"))
 	devices := decodeDevices(t, list)
-	if len(devices) != 1 || devices[0].AAGUID != chromiumAAGUID || devices[0].AttestationFormat != "packed" {
-		t.Errorf("list-devices gives %+v, want one packed credential with AAGUID %s", devices, chromiumAAGUID)
+	// Attestation is requested "none" (the default): no statement, but a
+	// platform authenticator's AAGUID still comes through.
+	if len(devices) != 1 || devices[0].AAGUID != chromiumAAGUID || devices[0].AttestationFormat != "none" {
+		t.Errorf("list-devices gives %+v, want one credential with attestation none and AAGUID %s", devices, chromiumAAGUID)
 	}
 	if tr := devices[0].Transports; len(tr) != 1 || tr[0] != "internal" {
 		t.Errorf("transports %v, want [internal]", tr)
