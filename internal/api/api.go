@@ -190,21 +190,22 @@ func (s *Server) authorized(r *http.Request) bool {
 
 // statuses is the one map from error code to HTTP status.
 var statuses = map[passkey.Code]int{
-	passkey.CodeChallengeExpired:   http.StatusConflict,
-	passkey.CodeChallengeUsed:      http.StatusConflict,
-	passkey.CodeCredentialRejected: http.StatusConflict,
-	passkey.CodeCredentialUnknown:  http.StatusConflict,
-	passkey.CodeCredentialExists:   http.StatusConflict,
-	passkey.CodeNoDevices:          http.StatusConflict,
-	passkey.CodeDeviceLimit:        http.StatusConflict,
-	passkey.CodeUserMismatch:       http.StatusConflict,
-	passkey.CodeInvalidRequest:     http.StatusBadRequest,
-	passkey.CodeRequestTooLarge:    http.StatusRequestEntityTooLarge,
-	passkey.CodeUnauthorized:       http.StatusUnauthorized,
-	passkey.CodeNotFound:           http.StatusNotFound,
-	passkey.CodeMethodNotAllowed:   http.StatusMethodNotAllowed,
-	passkey.CodeStorageUnavailable: http.StatusServiceUnavailable,
-	passkey.CodeInternal:           http.StatusInternalServerError,
+	passkey.CodeChallengeExpired:        http.StatusConflict,
+	passkey.CodeChallengeUsed:           http.StatusConflict,
+	passkey.CodeCredentialRejected:      http.StatusConflict,
+	passkey.CodeCredentialUnknown:       http.StatusConflict,
+	passkey.CodeCredentialExists:        http.StatusConflict,
+	passkey.CodeNoDevices:               http.StatusConflict,
+	passkey.CodeDeviceLimit:             http.StatusConflict,
+	passkey.CodeUserMismatch:            http.StatusConflict,
+	passkey.CodeAuthenticatorNotAllowed: http.StatusConflict,
+	passkey.CodeInvalidRequest:          http.StatusBadRequest,
+	passkey.CodeRequestTooLarge:         http.StatusRequestEntityTooLarge,
+	passkey.CodeUnauthorized:            http.StatusUnauthorized,
+	passkey.CodeNotFound:                http.StatusNotFound,
+	passkey.CodeMethodNotAllowed:        http.StatusMethodNotAllowed,
+	passkey.CodeStorageUnavailable:      http.StatusServiceUnavailable,
+	passkey.CodeInternal:                http.StatusInternalServerError,
 }
 
 // Status returns the HTTP status of an error code.
@@ -243,7 +244,7 @@ func (s *Server) writeError(w http.ResponseWriter, id string, req *request, err 
 		Version:          "1.0.0",
 		Status:           status,
 		Code:             string(code),
-		UserMessage:      passkey.UserMessage(code, req.lang),
+		UserMessage:      passkey.ErrorUserMessage(err, code, req.lang),
 		DeveloperMessage: developer,
 		RequestID:        id,
 	})
