@@ -17,6 +17,7 @@ import (
 	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/google/uuid"
 
+	"github.com/passkeys-b2c/passkeys/internal/config"
 	"github.com/passkeys-b2c/passkeys/internal/passkey"
 )
 
@@ -186,3 +187,23 @@ func verify(ctx context.Context, aaguid uuid.UUID, entry *metadata.Entry, parsed
 
 // stmtX5C is the attestation statement's certificate chain.
 const stmtX5C = "x5c"
+
+// FromConfig returns the policy the settings describe, reading metadata
+// from md (nil with attestation none).
+func FromConfig(cfg *config.Config, md Metadata) (*Policy, error) {
+	allowed, err := cfg.AllowedAAGUIDs()
+	if err != nil {
+		return nil, err
+	}
+	blocked, err := cfg.BlockedAAGUIDs()
+	if err != nil {
+		return nil, err
+	}
+	return &Policy{
+		Attestation: Attestation(cfg.Attestation),
+		Allowed:     allowed,
+		Blocked:     blocked,
+		DenySynced:  cfg.SyncedPasskeys == "deny",
+		Metadata:    md,
+	}, nil
+}

@@ -108,7 +108,12 @@ func New(opts Options) *Source {
 func (s *Source) Current() *Snapshot { return s.current.Load() }
 
 // Entry returns the current metadata of the AAGUID, or nil.
-func (s *Source) Entry(aaguid uuid.UUID) *metadata.Entry { return s.Current().Entry(aaguid) }
+func (s *Source) Entry(aaguid uuid.UUID) *metadata.Entry {
+	if s == nil {
+		return nil
+	}
+	return s.Current().Entry(aaguid)
+}
 
 // Load installs the stored BLOB, if there is a good one, and then
 // refreshes when it is missing or older than RefreshEvery. A refresh that
@@ -169,14 +174,10 @@ func (s *Source) Refresh(ctx context.Context) error {
 	defer s.refreshing.Unlock()
 	now := s.opts.Now().UTC()
 	if s.opts.Store != nil {
-		if stored, err := s.opts.Store.GetMetadataBlob(ctx); err == nil && now.Sub(stored.FetchedAt) < s.opts.RefreshEvery {
-			if cur := s.Current(); cur == nil || stored.FetchedAt.After(cur.FetchedAt) {
-				if err := s.install(stored.Data, stored.FetchedAt); err == nil {
-					return nil
-				}
-			} else {
-				return nil
-			}
+		stored, err := s.opts.Store.GetMetadataBlob(ctx)
+		if cur := s.Current(); err == nil && now.Sub(stored.FetchedAt) < s.opts.RefreshEvery &&
+			(cur == nil || stored.FetchedAt.After(cur.FetchedAt)) && s.install(stored.Data, stored.FetchedAt) == nil {
+			return nil
 		}
 	}
 	data, err := s.read(ctx)
