@@ -40,6 +40,10 @@ type Options struct {
 	// PageOrigins may fetch the page templates under PagesPrefix (CORS):
 	// the B2C origins, PASSKEY_RP_ORIGINS.
 	PageOrigins []string
+	// RelatedOrigins are listed in the related origins document served at
+	// RelatedOriginsPath and RelatedOriginsFunctionPath
+	// (PASSKEY_RELATED_ORIGINS).
+	RelatedOrigins []string
 }
 
 // Server routes /api/<function> to the service.
@@ -66,6 +70,8 @@ func New(service *passkey.Service, opts Options) *Server {
 		s.mux.Handle("/api/"+name, s.function(name, fn))
 	}
 	s.mux.HandleFunc(PagesPrefix, s.pages)
+	s.mux.HandleFunc(RelatedOriginsPath, s.relatedOrigins)
+	s.mux.HandleFunc(RelatedOriginsFunctionPath, s.relatedOrigins)
 	s.mux.Handle("/api/", s.function("", func(context.Context, *request) (response, error) {
 		return nil, passkey.Errorf(passkey.CodeNotFound, "no such function")
 	}))
@@ -104,6 +110,8 @@ func (s *Server) Functions() []string {
 	}
 	// functions/pages serves the page templates (GET, anonymous).
 	names = append(names, PagesFunction)
+	// functions/well-known-webauthn serves the related origins (GET, anonymous).
+	names = append(names, RelatedOriginsFunction)
 	return names
 }
 

@@ -115,10 +115,10 @@ func (s *Source) Entry(aaguid uuid.UUID) *metadata.Entry {
 	return s.Current().Entry(aaguid)
 }
 
-// Load installs the stored BLOB, if there is a good one, and then
-// refreshes when it is missing or older than RefreshEvery. A refresh that
-// fails is logged and the stored copy kept; only a File that cannot be
-// used is an error, since it is the operator's own.
+// Load installs the stored BLOB, if there is a good one, and otherwise
+// (and always for a File) reads the BLOB now. A read that fails is
+// logged and the stored copy kept; only a File that cannot be used is an
+// error, since it is the operator's own.
 func (s *Source) Load(ctx context.Context) error {
 	if s.opts.Store != nil {
 		stored, err := s.opts.Store.GetMetadataBlob(ctx)
@@ -132,7 +132,9 @@ func (s *Source) Load(ctx context.Context) error {
 			}
 		}
 	}
-	if !s.stale() {
+	if s.Current() != nil && s.opts.File == "" {
+		// A stale stored copy serves until Run refreshes it, so a cold
+		// start does not wait for the download.
 		return nil
 	}
 	err := s.Refresh(ctx)
@@ -142,20 +144,19 @@ func (s *Source) Load(ctx context.Context) error {
 	return nil
 }
 
-// Run refreshes the metadata whenever it is older than RefreshEvery,
-// checking every hour, until ctx ends.
+// Run refreshes the metadata whenever it is older than RefreshEvery
+// (or missing), checking at once and then every hour, until ctx ends.
 func (s *Source) Run(ctx context.Context) {
-	check := min(time.Hour, s.opts.RefreshEvery)
-	ticker := time.NewTicker(check)
+	ticker := time.NewTicker(min(time.Hour, s.opts.RefreshEvery))
 	defer ticker.Stop()
 	for {
+		if s.stale() {
+			s.Refresh(ctx)
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-ticker.C:
-			if s.stale() {
-				s.Refresh(ctx)
-			}
 		}
 	}
 }

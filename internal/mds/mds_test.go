@@ -162,8 +162,19 @@ func TestSource(t *testing.T) {
 		if err := src.Load(ctx); err != nil {
 			t.Fatal(err)
 		}
+		if src.Entry(keyA) == nil || srv.requests.Load() != 0 {
+			t.Fatalf("entry %v after %d fetches; want the stored BLOB before any fetch", src.Entry(keyA) != nil, srv.requests.Load())
+		}
+		runCtx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { src.Run(runCtx); close(done) }()
+		for deadline := time.Now().Add(5 * time.Second); srv.requests.Load() == 0 && time.Now().Before(deadline); {
+			time.Sleep(5 * time.Millisecond)
+		}
+		cancel()
+		<-done
 		if src.Entry(keyA) == nil || srv.requests.Load() != 1 {
-			t.Fatalf("entry %v after %d fetches; want the stored BLOB after one failed fetch", src.Entry(keyA), srv.requests.Load())
+			t.Fatalf("entry %v after %d fetches; want the stored BLOB after one failed fetch", src.Entry(keyA) != nil, srv.requests.Load())
 		}
 		if !strings.Contains(logs.String(), "refresh failed") {
 			t.Errorf("the failed fetch was not logged:\n%s", logs)
@@ -180,6 +191,28 @@ func TestSource(t *testing.T) {
 		}
 		if srv.requests.Load() != 0 || src.Current().Number != 1 {
 			t.Fatalf("%d fetches, number %d; want the stored BLOB and no fetch", srv.requests.Load(), src.Current().Number)
+		}
+	})
+
+	t.Run("nothing stored and unreachable: no metadata, no error", func(t *testing.T) {
+		srv := serve(t, nil)
+		src, _, _ := newSource(t, mds.Options{URL: srv.URL, Store: &memStore{}})
+		if err := src.Load(ctx); err != nil || src.Current() != nil || src.Entry(keyA) != nil {
+			t.Fatalf("Load() = %v, current %v", err, src.Current())
+		}
+	})
+
+	t.Run("a newer copy another instance stored is used instead of a fetch", func(t *testing.T) {
+		store := &memStore{}
+		srv := serve(t, blob1)
+		src, _, now := newSource(t, mds.Options{URL: srv.URL, Store: store})
+		if err := src.Load(ctx); err != nil || srv.requests.Load() != 1 {
+			t.Fatalf("Load() = %v after %d fetches", err, srv.requests.Load())
+		}
+		*now = now.Add(25 * time.Hour)
+		store.PutMetadataBlob(ctx, &passkey.MetadataBlob{Data: blob2, FetchedAt: now.Add(-time.Hour)})
+		if err := src.Refresh(ctx); err != nil || srv.requests.Load() != 1 || src.Current().Number != 2 {
+			t.Fatalf("Refresh() = %v after %d fetches, number %d; want the stored number 2 and no fetch", err, srv.requests.Load(), src.Current().Number)
 		}
 	})
 
