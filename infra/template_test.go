@@ -436,6 +436,8 @@ var notSetInAzure = map[string]string{
 	"PASSKEY_API_KEYS":             "the host checks function keys (authLevel function) before forwarding",
 	"PASSKEY_COSMOS_KEY":           "no keys: the app reaches Cosmos DB with its managed identity",
 	"PASSKEY_DATA_DIR":             "the embedded store is not used when PASSKEY_COSMOS_ENDPOINT is set",
+	"PASSKEY_MDS_URL":              "the FIDO Alliance's endpoint is the default; the last good BLOB is kept in Cosmos DB",
+	"PASSKEY_MDS_FILE":             "a Flex Consumption app has no lasting disk to hold the file; the BLOB comes from PASSKEY_MDS_URL",
 }
 
 func TestEveryHandlerSettingIsDecided(t *testing.T) {
