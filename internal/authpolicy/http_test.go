@@ -44,7 +44,7 @@ type world struct {
 	blob, blobRevoked []byte
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	w := &world{
 		root:     mdstest.NewCA(t, "Test MDS root"),
 		vendor:   mdstest.NewCA(t, "Test Vendor attestation root"),
@@ -71,7 +71,7 @@ type handler struct {
 	file   string
 }
 
-func (w *world) handler(t *testing.T, store *embedded.Store, settings ...string) *handler {
+func (w *world) handler(t testing.TB, store *embedded.Store, settings ...string) *handler {
 	t.Helper()
 	cfg := config.Config{Port: 7071, ListenAddr: "127.0.0.1", DeviceLimit: 10, RequestTimeout: 8 * time.Second, DataDir: "unused", RPID: "localhost", RPName: "Passkeys", RPOrigins: []string{origin}, SessionTTL: 5 * time.Minute,
 		Attestation: "none", SyncedPasskeys: "allow", MDSURL: mds.DefaultURL}
@@ -117,7 +117,7 @@ func (w *world) handler(t *testing.T, store *embedded.Store, settings ...string)
 }
 
 // publish makes blob the metadata in use, as a daily refresh would.
-func (h *handler) publish(t *testing.T, blob []byte) {
+func (h *handler) publish(t testing.TB, blob []byte) {
 	t.Helper()
 	os.WriteFile(h.file, blob, 0o600)
 	if err := h.source.Refresh(context.Background()); err != nil {
@@ -125,7 +125,7 @@ func (h *handler) publish(t *testing.T, blob []byte) {
 	}
 }
 
-func openStore(t *testing.T) *embedded.Store {
+func openStore(t testing.TB) *embedded.Store {
 	store, err := embedded.Open(t.TempDir(), time.Hour)
 	if err != nil {
 		t.Fatal(err)
@@ -134,7 +134,7 @@ func openStore(t *testing.T) *embedded.Store {
 	return store
 }
 
-func call(t *testing.T, h http.Handler, function string, body map[string]any) (int, map[string]any) {
+func call(t testing.TB, h http.Handler, function string, body map[string]any) (int, map[string]any) {
 	t.Helper()
 	data, _ := json.Marshal(body)
 	rec := httptest.NewRecorder()
@@ -147,14 +147,14 @@ func call(t *testing.T, h http.Handler, function string, body map[string]any) (i
 }
 
 // authenticator kinds of the tests.
-func (w *world) attested(t *testing.T, aaguid uuid.UUID, ca *mdstest.CA, opts ...softauthn.Option) *softauthn.Authenticator {
+func (w *world) attested(t testing.TB, aaguid uuid.UUID, ca *mdstest.CA, opts ...softauthn.Option) *softauthn.Authenticator {
 	t.Helper()
 	key, chain := ca.Attestation(t, aaguid)
 	return newAuth(t, append([]softauthn.Option{softauthn.WithAAGUID(aaguid), softauthn.WithBackup(false, false),
 		softauthn.WithAttestationCertificate(key, chain), softauthn.WithAttachment("cross-platform"), softauthn.WithTransports("usb")}, opts...)...)
 }
 
-func newAuth(t *testing.T, opts ...softauthn.Option) *softauthn.Authenticator {
+func newAuth(t testing.TB, opts ...softauthn.Option) *softauthn.Authenticator {
 	t.Helper()
 	a, err := softauthn.New(origin, opts...)
 	if err != nil {
@@ -164,7 +164,7 @@ func newAuth(t *testing.T, opts ...softauthn.Option) *softauthn.Authenticator {
 }
 
 // register runs register-begin and register-finish for user.
-func register(t *testing.T, h http.Handler, a *softauthn.Authenticator, user, locale string) (int, map[string]any) {
+func register(t testing.TB, h http.Handler, a *softauthn.Authenticator, user, locale string) (int, map[string]any) {
 	t.Helper()
 	status, begin := call(t, h, "register-begin", map[string]any{"objectId": user, "userName": user + "@contoso.com"})
 	if status != http.StatusOK {
