@@ -506,3 +506,19 @@ func mapSorted[T any](items []T, f func(T) string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// TestWhatIfResourceCounts pins how many resources (child resources
+// included) each variant creates: the numbers docs/deploy.md tells a
+// reader to expect from what-if.
+func TestWhatIfResourceCounts(t *testing.T) {
+	want := map[string]int{defaultVariant.name: 26, privateVariant.name: 39, workspaceVariant.name: 25}
+	forEachVariant(t, func(t *testing.T, v variant, tpl *rendered) {
+		n := 0
+		for _, r := range tpl.Resources {
+			n += 1 + len(r.Resources)
+		}
+		if n != want[v.name] {
+			t.Errorf("%s creates %d resources; docs/deploy.md (what-if) says %d", v.name, n, want[v.name])
+		}
+	})
+}
