@@ -169,3 +169,27 @@ func TestPasskeyAcrossRelatedOrigins(t *testing.T) {
 		t.Fatalf("login on %s, which is not listed = %+v; want the browser's SecurityError", stranger, r)
 	}
 }
+
+// TestTemplatesAllowRelatedOrigins: the sister brand's pages fetch the
+// page templates from the Function App, so its origin is in their CORS
+// list; an unlisted one is not.
+func TestTemplatesAllowRelatedOrigins(t *testing.T) {
+	h := testenv.StartHandler(t, "",
+		"PASSKEY_RP_ID="+rpID,
+		"PASSKEY_RP_ORIGINS=https://"+home,
+		"PASSKEY_RELATED_ORIGINS=https://"+sister,
+	)
+	for origin, allowed := range map[string]bool{"https://" + home: true, "https://" + sister: true, "https://" + stranger: false} {
+		req, _ := http.NewRequest(http.MethodGet, h.URL+api.PagesPrefix+"passkey-signin.html", nil)
+		req.Header.Set("Origin", origin)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		got := resp.Header.Get("Access-Control-Allow-Origin")
+		if resp.StatusCode != http.StatusOK || (got == origin) != allowed {
+			t.Errorf("GET %s with Origin %s = %d, Access-Control-Allow-Origin %q; allowed: %v", api.PagesPrefix, origin, resp.StatusCode, got, allowed)
+		}
+	}
+}
