@@ -7,7 +7,6 @@ package authpolicy
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -174,12 +173,8 @@ func verify(ctx context.Context, aaguid uuid.UUID, entry *metadata.Entry, parsed
 		return result, fmt.Errorf("metadata provider: %w", err)
 	}
 	if perr := protocol.ValidateMetadataWithAuthenticatorData(ctx, provider, aaguid, att.Type, att.Format, x5c, &att.AuthData); perr != nil {
-		var detail string
-		if errors.As(perr, new(*protocol.Error)) {
-			detail = perr.Details + " " + perr.DevInfo
-		}
 		return result, passkey.NotAllowed(passkey.HintBlocked,
-			"the %s attestation claims AAGUID %s (%s) but does not verify against its FIDO metadata: %s", att.Format, aaguid, result.Description, detail)
+			"the %s attestation claims AAGUID %s (%s) but does not verify against its FIDO metadata: %s %s", att.Format, aaguid, result.Description, perr.Details, perr.DevInfo)
 	}
 	result.Verified = true
 	return result, nil
