@@ -204,6 +204,23 @@
     setClaim('passkeyAction', action);
     setClaim('passkeyCredential', credential);
     next.click();
+    if (action === 'upgraded') goOnIfRefused(next);
+  }
+
+  // goOnIfRefused: should the service refuse the new passkey, B2C shows
+  // its message on this page and keeps it; the sign-in then goes on
+  // without a passkey ("declined" skips register-finish).
+  function goOnIfRefused(next) {
+    const error = document.querySelector('.error.pageLevel');
+    if (!error) return;
+    const observer = new MutationObserver(() => {
+      if (getComputedStyle(error).display === 'none' || !error.textContent.trim()) return;
+      observer.disconnect();
+      setClaim('passkeyAction', 'declined');
+      setClaim('passkeyCredential', '');
+      next.click();
+    });
+    observer.observe(error, { attributes: true, childList: true, characterData: true, subtree: true });
   }
 
   function start() {
