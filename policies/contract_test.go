@@ -37,11 +37,10 @@ const testCorrelationID = "0f8fad5b-d9cb-469f-a165-70867728950e"
 
 // model is the merged policy chain.
 type model struct {
-	apiBase     string
-	tps         map[string][]*node // technical profile id -> its definitions in chain order
-	claimTypes  map[string]*node
-	journeys    map[string]*node
-	displayOnly map[string]bool
+	apiBase    string
+	tps        map[string][]*node // technical profile id -> its definitions in chain order
+	claimTypes map[string]*node
+	journeys   map[string]*node
 }
 
 func loadModel(t *testing.T) *model {

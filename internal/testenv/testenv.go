@@ -124,7 +124,11 @@ func HandlerBinary(t testing.TB) string {
 			return
 		}
 		buildPath = filepath.Join(dir, "handler")
-		cmd := exec.Command("go", "build", "-o", buildPath, "./handler")
+		args := []string{"build", "-o", buildPath}
+		if raceBuild {
+			args = append(args, "-race")
+		}
+		cmd := exec.Command("go", append(args, "./handler")...)
 		cmd.Dir = RepoRoot()
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build ./handler: %v\n%s", err, out)
@@ -220,6 +224,9 @@ func (h *Handler) Stop(t testing.TB) {
 		t.Errorf("handler did not stop within 10s of SIGTERM")
 	}
 	h.Cmd = nil
+	if raceBuild && strings.Contains(h.Log(), "WARNING: DATA RACE") {
+		t.Errorf("the race detector found a data race in the handler:\n%s", h.Log())
+	}
 }
 
 func (h *Handler) start(t testing.TB) {
