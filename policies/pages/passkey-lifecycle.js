@@ -11,7 +11,8 @@
  *   which passkeys the service still accepts, which one it does not know,
  *   and the user's current names. Where a browser lacks a signal, nothing
  *   happens.
- * - The B2C upgrade page (passkey-upgrade.html, data-page="upgrade").
+ * - The B2C upgrade page (passkey-upgrade.html, data-page="upgrade") and
+ *   the signal of the B2C manage page (passkey-manage.html).
  *
  * It needs passkey.js (window.Passkeys) only for the user's language.
  */
@@ -231,8 +232,44 @@
     return true;
   }
 
+  // --- passkey-manage.html: keep the password manager in step ----------
+  //
+  // The manage page follows every list-devices (after a sign-in, an add, a
+  // rename or a delete): it tells the browser which of the user's passkeys
+  // the service still accepts. ui's data-signal says "made" or
+  // "unsupported".
+
+  async function managePage(ui) {
+    for (const id of ['passkeyRpId', 'passkeyUserHandle']) {
+      const row = $(id) && ($(id).closest('li') || $(id).parentNode);
+      if (row) {
+        row.style.display = 'none';
+        row.setAttribute('aria-hidden', 'true');
+      }
+    }
+    const rpId = $('passkeyRpId').value;
+    const userHandle = $('passkeyUserHandle').value;
+    if (!rpId || !userHandle) return;
+    let devices = [];
+    try { devices = JSON.parse(($('passkeyDevices') || {}).value || '[]') || []; } catch (e) { return; }
+    const made = await signalAllAcceptedCredentials({ rpId: rpId, userHandle: userHandle, acceptedCredentialIds: devices.map((d) => d.id) });
+    ui.setAttribute('data-signal', made ? 'made' : 'unsupported');
+  }
+
+  function whenManageReady(ui) {
+    const ready = () => $('passkeyRpId') && $('passkeyUserHandle') && $('passkeyDevices');
+    if (ready()) return managePage(ui);
+    const observer = new MutationObserver(() => {
+      if (!ready()) return;
+      observer.disconnect();
+      managePage(ui);
+    });
+    observer.observe(document.documentElement, { childList: true, subtree: true });
+  }
+
   function whenReady() {
     const ui = $('passkey-ui');
+    if (ui && ui.getAttribute('data-page') === 'manage') return whenManageReady(ui);
     if (!ui || ui.getAttribute('data-page') !== 'upgrade') return;
     if (start()) return;
     const observer = new MutationObserver(() => {

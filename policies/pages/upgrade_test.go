@@ -1,6 +1,7 @@
 package pages_test
 
 import (
+	"encoding/base64"
 	"fmt"
 	"testing"
 
@@ -8,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/passkeys-b2c/passkeys/internal/browsertest"
+	"github.com/passkeys-b2c/passkeys/internal/softauthn"
 )
 
 // createObserver records navigator.credentials.create calls in
@@ -138,3 +140,68 @@ func TestUpgradePage(t *testing.T) {
 		})
 	}
 }
+
+// signalObserver records signalAllAcceptedCredentials calls in
+// window.__signals and passes them on; with lacks it removes the function
+// (a browser without the Signal API).
+const signalObserver = `(lacks => {
+  const seen = [];
+  Object.defineProperty(window, '__signals', { value: seen });
+  const PKC = window.PublicKeyCredential;
+  const real = PKC.signalAllAcceptedCredentials;
+  if (lacks) { delete PKC.signalAllAcceptedCredentials; return; }
+  PKC.signalAllAcceptedCredentials = function (argument) {
+    seen.push(JSON.parse(JSON.stringify(argument)));
+    return real.call(PKC, argument);
+  };
+})(%t);`
+
+// TestManagePageSignals: the manage page, which follows every
+// list-devices, tells the browser the user's accepted passkeys where it
+// has the Signal API, and nothing changes where it has not.
+func TestManagePageSignals(t *testing.T) {
+	b := newB2C(t)
+	tab := browsertest.NewTab(t)
+	auth, err := softauthn.New(b.origin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	objectID := uuid.NewString()
+	begin := b.mustCall("register-begin", map[string]any{"objectId": objectID, "userName": "dave@contoso.com"})
+	cred, err := auth.Register(begin["options"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := b.mustCall("register-finish", map[string]any{"objectId": objectID, "credential": cred})["credentialId"].(string)
+	list := b.mustCall("list-devices", map[string]any{"objectId": objectID})
+
+	for _, lacks := range []bool{false, true} {
+		t.Run(fmt.Sprintf("lacks %v", lacks), func(t *testing.T) {
+			b.open(tab, harnessPage{file: "passkey-manage.html", pre: fmt.Sprintf(signalObserver, lacks), claims: []claim{
+				{"passkeyRpId", list["rpId"].(string)}, {"passkeyUserHandle", list["userHandle"].(string)},
+				{"passkeyDevices", list["devices"].(string)}, {"passkeyAction", ""}, {"passkeyCredentialId", ""},
+				{"passkeyDeviceName", ""}, {"passkeyLocale", "en"}}})
+			state, err := chromedp.Run(tab, chromedp.Poll[string](`document.getElementById('passkey-ui').getAttribute('data-signal') || false`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			hiddenClaims(t, tab, "passkeyRpId", "passkeyUserHandle")
+			seen, err := chromedp.Run(tab, chromedp.Evaluate[[]map[string]any](`window.__signals`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if lacks {
+				if state != "unsupported" || len(seen) != 0 {
+					t.Errorf("state %q, calls %v in a browser without the Signal API", state, seen)
+				}
+				return
+			}
+			want := fmt.Sprint(map[string]any{"rpId": "localhost", "userId": b64(objectID), "allAcceptedCredentialIds": []any{id}})
+			if state != "made" || len(seen) != 1 || fmt.Sprint(seen[0]) != want {
+				t.Errorf("state %q, calls %v, want one with %s", state, seen, want)
+			}
+		})
+	}
+}
+
+func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
