@@ -108,14 +108,6 @@ func (d *demo) waitSignals(n int) []listedSignal {
 	return d.listedSignals()
 }
 
-func ids(v any) []string {
-	var out []string
-	for _, x := range v.([]any) {
-		out = append(out, x.(string))
-	}
-	return out
-}
-
 // TestSignalsOnTheDemoPage: after a registration, a sign-in and a delete
 // the page signals the accepted credentials, after a rename the user's
 // details, after credential_unknown the unknown credential; a browser
