@@ -60,7 +60,15 @@ func TestReplayedRegistrationAfterDelete(t *testing.T) {
 	first := e.ok("register-finish", finish)
 	e.ok("delete-device", map[string]string{"objectId": oid("user"), "credentialId": first["credentialId"].(string)})
 
-	if again := e.ok("register-finish", finish); !reflect.DeepEqual(again, first) {
+	// The first answer again, with the Signal API's list as it is now:
+	// without the deleted passkey.
+	again := e.ok("register-finish", finish)
+	if ids, _ := again["acceptedCredentialIds"].([]any); len(ids) != 0 {
+		t.Errorf("the retry lists accepted credentials %v; want none", ids)
+	}
+	delete(again, "acceptedCredentialIds")
+	delete(first, "acceptedCredentialIds")
+	if !reflect.DeepEqual(again, first) {
 		t.Errorf("identical retry answered %v; want the first answer %v", again, first)
 	}
 	e.advance(passkey.RetryWindow + time.Second)

@@ -109,8 +109,8 @@ func TestAuthenticatorNameIsAClaim(t *testing.T) {
 	yubikey := [16]byte{0xcb, 0x69, 0x48, 0x1e, 0x8f, 0xf7, 0x40, 0x39, 0x93, 0xec, 0x0a, 0x27, 0x29, 0xa1, 0x54, 0xa8}
 	e.register(e.authenticator(softauthn.WithAAGUID(yubikey), softauthn.WithAttestation(softauthn.AttestationPacked)), oid("user"))
 	d := e.devices(oid("user"))[0]
-	if d["authenticator"] != "YubiKey 5 Series" || d["authenticatorVerified"] != false {
-		t.Errorf("device %v; want the claimed name with authenticatorVerified false", d)
+	if d["authenticator"] != "YubiKey 5 Series" || d["attestationVerified"] != false {
+		t.Errorf("device %v; want the claimed name with attestationVerified false", d)
 	}
 }
 

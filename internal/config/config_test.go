@@ -48,6 +48,8 @@ func TestDefaults(t *testing.T) {
 		SessionTTL:     5 * time.Minute,
 		DeviceLimit:    10,
 		Attestation:    "none",
+		SyncedPasskeys: "allow",
+		MDSURL:         "https://mds3.fidoalliance.org/",
 		RequestTimeout: 8 * time.Second,
 		CosmosDatabase: "passkeys",
 		DataDir:        "./data",

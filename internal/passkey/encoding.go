@@ -26,6 +26,9 @@ type storedCredential struct {
 	SignCount    uint32                            `json:"sc,omitempty"`
 	CloneWarning bool                              `json:"cw,omitempty"`
 	BEChanged    bool                              `json:"bec,omitempty"`
+	RK           *bool                             `json:"rk,omitempty"`
+	Verified     bool                              `json:"av,omitempty"`
+	Description  string                            `json:"desc,omitempty"`
 	Name         string                            `json:"name"`
 	CreatedAt    int64                             `json:"created"`
 	LastUsedAt   int64                             `json:"used"`
@@ -51,6 +54,9 @@ func (c Credential) MarshalJSON() ([]byte, error) {
 		SignCount:    k.Authenticator.SignCount,
 		CloneWarning: k.Authenticator.CloneWarning,
 		BEChanged:    c.BackupEligibleChanged,
+		RK:           k.Extensions.RK,
+		Verified:     c.AttestationVerified,
+		Description:  c.Description,
 		Name:         c.Name,
 		CreatedAt:    c.CreatedAt.Unix(),
 		LastUsedAt:   c.LastUsedAt.Unix(),
@@ -83,6 +89,8 @@ func (c *Credential) UnmarshalJSON(data []byte) error {
 			LastUsedAt            time.Time `json:"lastUsedAt"`
 			Challenge             string    `json:"challenge"`
 			BackupEligibleChanged bool      `json:"backupEligibleChanged"`
+			AttestationVerified   bool      `json:"attestationVerified"`
+			Description           string    `json:"description"`
 		}
 		var l legacy
 		if err := json.Unmarshal(data, &l); err != nil {
@@ -116,12 +124,15 @@ func (c *Credential) UnmarshalJSON(data []byte) error {
 				SignCount:    s.SignCount,
 				CloneWarning: s.CloneWarning,
 			},
+			Extensions: KeyExtensions{RK: s.RK},
 		},
 		Name:                  s.Name,
 		CreatedAt:             time.Unix(s.CreatedAt, 0).UTC(),
 		LastUsedAt:            time.Unix(s.LastUsedAt, 0).UTC(),
 		Challenge:             s.Challenge,
 		BackupEligibleChanged: s.BEChanged,
+		AttestationVerified:   s.Verified,
+		Description:           s.Description,
 	}
 	return nil
 }

@@ -12,12 +12,18 @@ import (
 	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/google/uuid"
 
 	"github.com/passkeys-b2c/passkeys/internal/config"
 	"github.com/passkeys-b2c/passkeys/internal/passkey"
 	"github.com/passkeys-b2c/passkeys/internal/softauthn"
 	"github.com/passkeys-b2c/passkeys/internal/store/embedded"
 )
+
+// oid is the B2C object id (a GUID) these tests give the user called name.
+func oid(name string) string {
+	return uuid.NewSHA1(uuid.NameSpaceOID, []byte(name)).String()
+}
 
 // B2C object ids of the users in these tests.
 const (

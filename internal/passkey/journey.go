@@ -56,6 +56,19 @@ func (s *Service) claim(ctx context.Context, challenge string, ceremony Ceremony
 	return session, !won, nil
 }
 
+// currentSignals are the user's signals as stored now, for a retry
+// answered from its session: the Signal API must list the passkeys the
+// service accepts now, not when the first call was answered. Should the
+// read fail, the answer lists none rather than fail a retry that
+// succeeded.
+func (s *Service) currentSignals(ctx context.Context, objectID string) Signals {
+	signals, err := s.AcceptedCredentials(ctx, objectID)
+	if err != nil {
+		return s.UserSignals(objectID)
+	}
+	return signals
+}
+
 // setResult records the result of a successful finish with its session.
 // Should that fail, the call still succeeded: a retry then runs the
 // ceremony again and finds the change already in the record (the

@@ -77,6 +77,12 @@ type Credential struct {
 	// BackupEligibleChanged is set once the authenticator reported a
 	// backup-eligible flag other than the one it registered with.
 	BackupEligibleChanged bool
+	// AttestationVerified: at registration the attestation chained to a
+	// root the FIDO metadata lists for the AAGUID.
+	AttestationVerified bool
+	// Description is the FIDO metadata's description of the
+	// authenticator, where it is listed.
+	Description string
 }
 
 // Key is what verification and display need of a passkey, and nothing the
@@ -92,6 +98,14 @@ type Key struct {
 	Transport         []protocol.AuthenticatorTransport `json:"transport,omitempty"`
 	Flags             webauthn.CredentialFlags          `json:"flags"`
 	Authenticator     webauthn.Authenticator            `json:"authenticator"`
+	Extensions        KeyExtensions                     `json:"extensions,omitzero"`
+}
+
+// KeyExtensions are the registration's extension outputs worth keeping.
+type KeyExtensions struct {
+	// RK is the credProps extension's rk as the browser reported it: the
+	// passkey is discoverable (signs in without a user name); nil: not said.
+	RK *bool `json:"rk,omitempty"`
 }
 
 // credential is the key in go-webauthn's form, for verification.
@@ -103,6 +117,7 @@ func (k Key) credential() webauthn.Credential {
 		Transport:         k.Transport,
 		Flags:             k.Flags,
 		Authenticator:     k.Authenticator,
+		Extensions:        webauthn.CredentialExtensions{RK: k.Extensions.RK},
 	}
 }
 

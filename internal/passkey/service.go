@@ -27,6 +27,8 @@ type Options struct {
 	// (the constant) when zero.
 	RetryWindow time.Duration
 	Logger      *slog.Logger
+	// Policy, when set, judges each new and each signing authenticator.
+	Policy AuthenticatorPolicy
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -61,6 +63,11 @@ func NewService(wa *webauthn.WebAuthn, store Store, opts Options) *Service {
 // RegisterBeginRequest starts the registration of a passkey.
 type RegisterBeginRequest struct {
 	ObjectID, UserName, DisplayName string
+	// Mediation is empty, or conditional for the automatic upgrade after a
+	// password sign-in (lifecycle.go).
+	Mediation string
+	// Hints are security-key, client-device or hybrid, in order.
+	Hints []string
 	// CorrelationID is the B2C journey; the finish must carry the same.
 	CorrelationID string
 }
@@ -93,16 +100,28 @@ func (s *Service) RegisterBegin(ctx context.Context, req RegisterBeginRequest) (
 	if err != nil {
 		return nil, err
 	}
+	mediation, err := registrationMediation(req.Mediation)
+	if err != nil {
+		return nil, err
+	}
+	hints, err := parseHints(req.Hints)
+	if err != nil {
+		return nil, err
+	}
 	user, err := s.getUser(ctx, req.ObjectID)
 	if err != nil {
 		return nil, err
 	}
 	if len(user.Credentials) >= s.opts.DeviceLimit {
+		if mediation == protocol.MediationConditional {
+			// A silent upgrade must never stop a sign-in: no options, so the
+			// page goes on without a passkey.
+			return &BeginResult{DeviceCount: len(user.Credentials), ForUser: true}, nil
+		}
 		return nil, Errorf(CodeDeviceLimit, "the user has %d passkeys, the limit is %d", len(user.Credentials), s.opts.DeviceLimit)
 	}
 	wu := webauthnUser{user: user, name: userName, displayName: displayName}
-	creation, data, err := s.webauthn.BeginRegistration(wu,
-		webauthn.WithExclusions(webauthn.Credentials(wu.WebAuthnCredentials()).CredentialDescriptors()))
+	creation, data, err := s.webauthn.BeginMediatedRegistration(wu, mediation, s.registrationOptions(wu, mediation, hints)...)
 	if err != nil {
 		return nil, fmt.Errorf("beginning registration: %w", err)
 	}
@@ -129,6 +148,7 @@ type RegisterResult struct {
 	DeviceName    string
 	DeviceCount   int
 	PasskeySynced bool
+	Signals       Signals
 }
 
 // RegisterFinish verifies the attestation against its session and stores
@@ -162,7 +182,7 @@ func (s *Service) RegisterFinish(ctx context.Context, req RegisterFinishRequest)
 		return nil, Errorf(CodeUserMismatch, "the registration was begun for another objectId")
 	}
 	if retry && session.Result != nil {
-		return registerResult(session.Result), nil
+		return registerResult(session.Result, s.currentSignals(ctx, session.Result.ObjectID)), nil
 	}
 	user, err := s.getUser(ctx, session.UserID)
 	if err != nil {
@@ -174,6 +194,12 @@ func (s *Service) RegisterFinish(ctx context.Context, req RegisterFinishRequest)
 	}
 	if err := checkPublicKey(created.PublicKey); err != nil {
 		return nil, err
+	}
+	var attested Attestation
+	if s.opts.Policy != nil {
+		if attested, err = s.opts.Policy.Registration(ctx, parsed, created); err != nil {
+			return nil, err
+		}
 	}
 	now := s.opts.Now().UTC()
 	key := Key{
@@ -187,8 +213,12 @@ func (s *Service) RegisterFinish(ctx context.Context, req RegisterFinishRequest)
 			SignCount:  created.Authenticator.SignCount,
 			Attachment: created.Authenticator.Attachment,
 		},
+		Extensions: KeyExtensions{RK: created.Extensions.RK},
 	}
-	stored := Credential{WebAuthn: key, Name: deviceName, CreatedAt: now, LastUsedAt: now, Challenge: challengeTag(session.Challenge)}
+	stored := Credential{
+		WebAuthn: key, Name: deviceName, CreatedAt: now, LastUsedAt: now, Challenge: challengeTag(session.Challenge),
+		AttestationVerified: attested.Verified, Description: attested.Description,
+	}
 	if stored.Name == "" {
 		stored.Name = DefaultDeviceName(key, now)
 	}
@@ -224,15 +254,18 @@ func (s *Service) RegisterFinish(ctx context.Context, req RegisterFinishRequest)
 		PasskeySynced: stored.WebAuthn.Flags.BackupState,
 	}
 	s.setResult(ctx, session, result)
-	return registerResult(result), nil
+	return registerResult(result, s.signals(user)), nil
 }
 
-func registerResult(r *Result) *RegisterResult {
+// registerResult is the answer of a registration with the user's signals
+// as they are now.
+func registerResult(r *Result, signals Signals) *RegisterResult {
 	return &RegisterResult{
 		CredentialID:  encodeID(r.CredentialID),
 		DeviceName:    r.DeviceName,
 		DeviceCount:   r.DeviceCount,
 		PasskeySynced: r.PasskeySynced,
+		Signals:       signals,
 	}
 }
 
@@ -241,6 +274,8 @@ func registerResult(r *Result) *RegisterResult {
 type LoginBeginRequest struct {
 	ObjectID  string
 	Mediation string
+	// Hints are security-key, client-device or hybrid, in order.
+	Hints []string
 	// CorrelationID is the B2C journey; the finish must carry the same.
 	CorrelationID string
 }
@@ -254,6 +289,10 @@ func (s *Service) LoginBegin(ctx context.Context, req LoginBeginRequest) (*Begin
 	default:
 		return nil, Errorf(CodeInvalidRequest, "mediation must be empty, conditional, optional or required")
 	}
+	hints, err := parseHints(req.Hints)
+	if err != nil {
+		return nil, err
+	}
 	correlationID, err := checkCorrelationID(req.CorrelationID)
 	if err != nil {
 		return nil, err
@@ -264,7 +303,7 @@ func (s *Service) LoginBegin(ctx context.Context, req LoginBeginRequest) (*Begin
 		user      *User
 	)
 	if req.ObjectID == "" {
-		assertion, data, err = s.webauthn.BeginDiscoverableMediatedLogin(mediation)
+		assertion, data, err = s.webauthn.BeginDiscoverableMediatedLogin(mediation, loginOptions(hints)...)
 	} else {
 		if err = checkObjectID(req.ObjectID); err != nil {
 			return nil, err
@@ -275,7 +314,7 @@ func (s *Service) LoginBegin(ctx context.Context, req LoginBeginRequest) (*Begin
 		if len(user.Credentials) == 0 {
 			return nil, Errorf(CodeNoDevices, "the user has no passkeys")
 		}
-		assertion, data, err = s.webauthn.BeginMediatedLogin(webauthnUser{user: user}, mediation)
+		assertion, data, err = s.webauthn.BeginMediatedLogin(webauthnUser{user: user}, mediation, loginOptions(hints)...)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("beginning login: %w", err)
@@ -314,6 +353,7 @@ type LoginResult struct {
 	DeviceName    string
 	UserVerified  bool
 	PasskeySynced bool
+	Signals       Signals
 }
 
 // LoginFinish verifies the assertion against its session and the stored
@@ -340,7 +380,7 @@ func (s *Service) LoginFinish(ctx context.Context, req LoginFinishRequest) (res 
 		return nil, err
 	}
 	if retry && session.Result != nil {
-		return loginResult(session.Result), nil
+		return loginResult(session.Result, s.currentSignals(ctx, session.Result.ObjectID)), nil
 	}
 	owner, err := s.owner(ctx, session, req.ObjectID, parsed)
 	if err != nil {
@@ -370,6 +410,13 @@ func (s *Service) LoginFinish(ctx context.Context, req LoginFinishRequest) (res 
 	validated, err := s.webauthn.ValidateLogin(webauthnUser{user: verifying}, data, parsed)
 	if err != nil {
 		return nil, rejected("verifying the assertion", err)
+	}
+	if s.opts.Policy != nil {
+		stored := user.Credentials[user.Find(parsed.RawID)]
+		stored.WebAuthn.Flags = validated.Flags
+		if err := s.opts.Policy.Login(ctx, &stored); err != nil {
+			return nil, err
+		}
 	}
 	counter := parsed.Response.AuthenticatorData.Counter
 	now := s.opts.Now().UTC()
@@ -425,16 +472,19 @@ func (s *Service) LoginFinish(ctx context.Context, req LoginFinishRequest) (res 
 		PasskeySynced: parsed.Response.AuthenticatorData.Flags.HasBackupState(),
 	}
 	s.setResult(ctx, session, result)
-	return loginResult(result), nil
+	return loginResult(result, s.signals(user)), nil
 }
 
-func loginResult(r *Result) *LoginResult {
+// loginResult is the answer of a login with the user's signals as they
+// are now.
+func loginResult(r *Result, signals Signals) *LoginResult {
 	return &LoginResult{
 		ObjectID:      r.ObjectID,
 		CredentialID:  encodeID(r.CredentialID),
 		DeviceName:    r.DeviceName,
 		UserVerified:  r.UserVerified,
 		PasskeySynced: r.PasskeySynced,
+		Signals:       signals,
 	}
 }
 

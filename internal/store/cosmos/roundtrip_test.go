@@ -192,9 +192,9 @@ func TestRoundTrips(t *testing.T) {
 		}},
 		// B2C's retry of a finish that already succeeded: the claim is
 		// lost and the stored session fetched, with this request's digest
-		// and the first call's result: nothing is read, verified or
-		// written.
-		{"login-finish, identical retry (claim 412, fetch session)", 2, func(t *testing.T) {
+		// and the first call's result; the user is read only for the
+		// Signal API's list as it is now. Nothing is verified or written.
+		{"login-finish, identical retry (claim 412, fetch session, read user)", 3, func(t *testing.T) {
 			if err := f.loginFinish(t, user, cred); err != nil {
 				t.Fatal(err)
 			}
