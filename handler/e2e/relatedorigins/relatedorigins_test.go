@@ -155,16 +155,17 @@ func TestPasskeyAcrossRelatedOrigins(t *testing.T) {
 	tab := browsertest.NewTab(t)
 	browsertest.AddAuthenticator(t, tab, browsertest.Platform())
 
-	if r := run(t, tab, "https://"+home, "register", "alice"); r.Status != http.StatusOK {
+	const alice = "a11ce000-0000-4000-8000-000000000001" // a B2C object id
+	if r := run(t, tab, "https://"+home, "register", alice); r.Status != http.StatusOK {
 		t.Fatalf("register on %s = %+v", home, r)
 	}
-	if r := run(t, tab, "https://"+sister, "login", "alice"); r.Status != http.StatusOK {
+	if r := run(t, tab, "https://"+sister, "login", alice); r.Status != http.StatusOK {
 		t.Fatalf("login on the related origin %s = %+v; want 200", sister, r)
 	}
-	if r := run(t, tab, "https://"+home, "login", "alice"); r.Status != http.StatusOK {
+	if r := run(t, tab, "https://"+home, "login", alice); r.Status != http.StatusOK {
 		t.Fatalf("login back on %s = %+v; want 200", home, r)
 	}
-	r := run(t, tab, "https://"+stranger, "login", "alice")
+	r := run(t, tab, "https://"+stranger, "login", alice)
 	if r.Status == http.StatusOK || !strings.HasPrefix(r.Error, "SecurityError") {
 		t.Fatalf("login on %s, which is not listed = %+v; want the browser's SecurityError", stranger, r)
 	}
