@@ -42,7 +42,7 @@ func TestLanguage(t *testing.T) {
 			}
 			d.load("?autofill=off")
 
-			d.set("objectId", "nobody")
+			d.set("objectId", "00000000-0000-4000-8000-00000000b0d1")
 			o := d.click("#loginNamed", "login-named")
 			if begin := d.lastCall("login-begin"); !strings.Contains(begin.Request, `"locale":"`+strings.Split(tc.acceptLanguage, ",")[0]+`"`) {
 				t.Errorf("login-begin request %s does not carry the locale %s", begin.Request, tc.acceptLanguage)

@@ -72,7 +72,7 @@ func TestUserNotVerified(t *testing.T) {
 			d := d.in(t)
 			if tc.action == "register" {
 				// A new user, so excludeCredentials does not end it first.
-				d.set("objectId", "carol")
+				d.set("objectId", "c0a1e5d2-3b4f-4a6e-8d7c-9b0a1f2e3d4c")
 			} else {
 				d.set("objectId", registered)
 			}

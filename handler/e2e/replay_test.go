@@ -55,6 +55,16 @@ func TestFinishRetry(t *testing.T) {
 			status, body := postJSON(t, h, tc.fn, tc.other(decodeFinish(t, sent)))
 			wantError(t, "different body on the used challenge", status, body, 409, "challenge_used")
 
+			// The page's own body, posted from another B2C journey: a used
+			// assertion or attestation is never a credential again.
+			var fromElsewhere map[string]any
+			if err := json.Unmarshal([]byte(sent.Request), &fromElsewhere); err != nil {
+				t.Fatal(err)
+			}
+			fromElsewhere["correlationId"] = "5f0c3b9e-1d2a-4e6f-8a7b-9c0d1e2f3a4b"
+			status, body = postJSON(t, h, tc.fn, fromElsewhere)
+			wantError(t, "the used body from another journey", status, body, 409, "challenge_used")
+
 			// The identical retry still succeeds after the refused one.
 			if status, again := post(t, h, tc.fn, sent.Request); status != 200 || !reflect.DeepEqual(again, first) {
 				t.Errorf("identical retry after a refused one: got %d %v, want 200 %v", status, again, first)

@@ -393,13 +393,13 @@ func TestHandlerProcess(t *testing.T) {
 			claims          map[string]any
 		}{
 			{"register-begin", "objectId", map[string]any{"userName": "u"}},
-			{"register-begin", "userName", map[string]any{"objectId": "x"}},
-			{"register-finish", "credential", map[string]any{"objectId": "x"}},
-			{"login-finish", "credential", map[string]any{"objectId": "x"}},
+			{"register-begin", "userName", map[string]any{"objectId": "0b5c2f9e-7d4a-4c1e-9a35-2f6d1c8e4b70"}},
+			{"register-finish", "credential", map[string]any{"objectId": "0b5c2f9e-7d4a-4c1e-9a35-2f6d1c8e4b70"}},
+			{"login-finish", "credential", map[string]any{"objectId": "0b5c2f9e-7d4a-4c1e-9a35-2f6d1c8e4b70"}},
 			{"list-devices", "objectId", map[string]any{}},
-			{"rename-device", "credentialId", map[string]any{"objectId": "x", "deviceName": "d"}},
-			{"rename-device", "deviceName", map[string]any{"objectId": "x", "credentialId": "AAAA"}},
-			{"delete-device", "credentialId", map[string]any{"objectId": "x"}},
+			{"rename-device", "credentialId", map[string]any{"objectId": "0b5c2f9e-7d4a-4c1e-9a35-2f6d1c8e4b70", "deviceName": "d"}},
+			{"rename-device", "deviceName", map[string]any{"objectId": "0b5c2f9e-7d4a-4c1e-9a35-2f6d1c8e4b70", "credentialId": "AAAA"}},
+			{"delete-device", "credentialId", map[string]any{"objectId": "0b5c2f9e-7d4a-4c1e-9a35-2f6d1c8e4b70"}},
 		}
 		for _, tt := range tests {
 			t.Run(tt.function+"/"+tt.claim, func(t *testing.T) {
@@ -430,6 +430,7 @@ func TestHandlerProcess(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		req.Header.Set("Content-Type", "application/json")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -69,10 +70,13 @@ func readJSON(t *testing.T, path string) any {
 func repoFile(rel string) string { return filepath.Join(testenv.RepoRoot(), rel) }
 
 // functionNames lists the POST functions: the folders under functions/
-// that hold a function.json, except api.PagesFunction, sorted.
+// that hold a function.json, except the GET functions api.PagesFunction
+// and api.RelatedOriginsFunction, sorted.
 func functionNames(t *testing.T) []string {
 	t.Helper()
-	return slices.DeleteFunc(functionFolders(t), func(n string) bool { return n == api.PagesFunction })
+	return slices.DeleteFunc(functionFolders(t), func(n string) bool {
+		return n == api.PagesFunction || n == api.RelatedOriginsFunction
+	})
 }
 
 // functionFolders lists the folders under functions/ that hold a
@@ -316,6 +320,22 @@ func TestRoutesMatchFunctionFolders(t *testing.T) {
 	folders := functionFolders(t)
 	if !slices.Equal(routes, folders) {
 		t.Errorf("the handler routes %q, functions/ holds %q", routes, folders)
+	}
+}
+
+// TestRelatedOriginsFunctionJSON: browsers fetch the related origins
+// document without a key; the route is the handler's
+// RelatedOriginsFunctionPath under the "api" prefix.
+func TestRelatedOriginsFunctionJSON(t *testing.T) {
+	var f functionJSON
+	decodeFile(t, repoFile(filepath.Join("functions", api.RelatedOriginsFunction, "function.json")), &f)
+	if len(f.Bindings) != 2 {
+		t.Fatalf("%d bindings, want exactly an httpTrigger in and an http out", len(f.Bindings))
+	}
+	in := f.Bindings[0]
+	if in.Type != "httpTrigger" || in.AuthLevel != "anonymous" || !slices.Contains(in.Methods, "get") || in.Route == nil ||
+		"/api/"+*in.Route != api.RelatedOriginsFunctionPath {
+		t.Errorf("binding = %+v, want an anonymous get httpTrigger on route %s", in, strings.TrimPrefix(api.RelatedOriginsFunctionPath, "/api/"))
 	}
 }
 

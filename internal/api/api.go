@@ -40,6 +40,10 @@ type Options struct {
 	// PageOrigins may fetch the page templates under PagesPrefix (CORS):
 	// the B2C origins, PASSKEY_RP_ORIGINS.
 	PageOrigins []string
+	// RelatedOrigins are listed in the related origins document served at
+	// RelatedOriginsPath and RelatedOriginsFunctionPath
+	// (PASSKEY_RELATED_ORIGINS).
+	RelatedOrigins []string
 }
 
 // Server routes /api/<function> to the service.
@@ -66,6 +70,8 @@ func New(service *passkey.Service, opts Options) *Server {
 		s.mux.Handle("/api/"+name, s.function(name, fn))
 	}
 	s.mux.HandleFunc(PagesPrefix, s.pages)
+	s.mux.HandleFunc(RelatedOriginsPath, s.relatedOrigins)
+	s.mux.HandleFunc(RelatedOriginsFunctionPath, s.relatedOrigins)
 	s.mux.Handle("/api/", s.function("", func(context.Context, *request) (response, error) {
 		return nil, passkey.Errorf(passkey.CodeNotFound, "no such function")
 	}))
@@ -104,6 +110,8 @@ func (s *Server) Functions() []string {
 	}
 	// functions/pages serves the page templates (GET, anonymous).
 	names = append(names, PagesFunction)
+	// functions/well-known-webauthn serves the related origins (GET, anonymous).
+	names = append(names, RelatedOriginsFunction)
 	return names
 }
 
@@ -153,12 +161,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, id string, req *r
 		err = passkey.Errorf(passkey.CodeMethodNotAllowed, "functions take POST, not %s", r.Method)
 	} else if !s.authorized(r) {
 		err = passkey.Errorf(passkey.CodeUnauthorized, "missing or wrong API key (x-functions-key or x-api-key)")
-	} else {
+	} else if err = checkContentType(r); err == nil {
 		err = req.decode(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	}
 	var resp response
 	if err == nil {
-		ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
+		ctx := passkey.WithCaller(r.Context(), passkey.Caller{CorrelationID: correlationID(r, req), ClientIP: clientIP(req)})
+		ctx, cancel := context.WithTimeout(ctx, s.opts.RequestTimeout)
 		defer cancel()
 		resp, err = fn(ctx, req)
 	}
@@ -190,21 +199,22 @@ func (s *Server) authorized(r *http.Request) bool {
 
 // statuses is the one map from error code to HTTP status.
 var statuses = map[passkey.Code]int{
-	passkey.CodeChallengeExpired:   http.StatusConflict,
-	passkey.CodeChallengeUsed:      http.StatusConflict,
-	passkey.CodeCredentialRejected: http.StatusConflict,
-	passkey.CodeCredentialUnknown:  http.StatusConflict,
-	passkey.CodeCredentialExists:   http.StatusConflict,
-	passkey.CodeNoDevices:          http.StatusConflict,
-	passkey.CodeDeviceLimit:        http.StatusConflict,
-	passkey.CodeUserMismatch:       http.StatusConflict,
-	passkey.CodeInvalidRequest:     http.StatusBadRequest,
-	passkey.CodeRequestTooLarge:    http.StatusRequestEntityTooLarge,
-	passkey.CodeUnauthorized:       http.StatusUnauthorized,
-	passkey.CodeNotFound:           http.StatusNotFound,
-	passkey.CodeMethodNotAllowed:   http.StatusMethodNotAllowed,
-	passkey.CodeStorageUnavailable: http.StatusServiceUnavailable,
-	passkey.CodeInternal:           http.StatusInternalServerError,
+	passkey.CodeChallengeExpired:        http.StatusConflict,
+	passkey.CodeChallengeUsed:           http.StatusConflict,
+	passkey.CodeCredentialRejected:      http.StatusConflict,
+	passkey.CodeCredentialUnknown:       http.StatusConflict,
+	passkey.CodeCredentialExists:        http.StatusConflict,
+	passkey.CodeNoDevices:               http.StatusConflict,
+	passkey.CodeDeviceLimit:             http.StatusConflict,
+	passkey.CodeUserMismatch:            http.StatusConflict,
+	passkey.CodeAuthenticatorNotAllowed: http.StatusConflict,
+	passkey.CodeInvalidRequest:          http.StatusBadRequest,
+	passkey.CodeRequestTooLarge:         http.StatusRequestEntityTooLarge,
+	passkey.CodeUnauthorized:            http.StatusUnauthorized,
+	passkey.CodeNotFound:                http.StatusNotFound,
+	passkey.CodeMethodNotAllowed:        http.StatusMethodNotAllowed,
+	passkey.CodeStorageUnavailable:      http.StatusServiceUnavailable,
+	passkey.CodeInternal:                http.StatusInternalServerError,
 }
 
 // Status returns the HTTP status of an error code.
@@ -243,7 +253,7 @@ func (s *Server) writeError(w http.ResponseWriter, id string, req *request, err 
 		Version:          "1.0.0",
 		Status:           status,
 		Code:             string(code),
-		UserMessage:      passkey.UserMessage(code, req.lang),
+		UserMessage:      passkey.ErrorUserMessage(err, code, req.lang),
 		DeveloperMessage: developer,
 		RequestID:        id,
 	})
@@ -262,6 +272,3 @@ func requestID() string {
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
 }
-
-// trimmed reports whether s has content besides white space.
-func trimmed(s string) string { return strings.TrimSpace(s) }

@@ -32,6 +32,9 @@ type benchEnv struct {
 	store   *embedded.Store
 }
 
+// benchUser is the object id of the user the benchmarks sign in.
+var benchUser = oid("bench-user")
+
 func newBenchEnv(b *testing.B) *benchEnv {
 	b.Helper()
 	handler, store := newServer(b, benchOrigin)
@@ -47,7 +50,9 @@ func (e *benchEnv) call(b *testing.B, function string, body map[string]string) m
 		b.Fatal(err)
 	}
 	rec := httptest.NewRecorder()
-	e.handler.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/api/"+function, strings.NewReader(string(data))))
+	req := httptest.NewRequest(http.MethodPost, "/api/"+function, strings.NewReader(string(data)))
+	req.Header.Set("Content-Type", "application/json")
+	e.handler.ServeHTTP(rec, req)
 	if rec.Code != http.StatusOK {
 		b.Fatalf("%s: status %d: %s", function, rec.Code, rec.Body)
 	}
@@ -81,8 +86,8 @@ func (e *benchEnv) register(b *testing.B, a *softauthn.Authenticator, objectID s
 
 func BenchmarkRegisterBegin(b *testing.B) {
 	e := newBenchEnv(b)
-	e.register(b, newBenchAuthenticator(b), "bench-user")
-	body := map[string]string{"objectId": "bench-user", "userName": "bench@example.com"}
+	e.register(b, newBenchAuthenticator(b), benchUser)
+	body := map[string]string{"objectId": benchUser, "userName": "bench@example.com"}
 	b.ReportAllocs()
 	for b.Loop() {
 		e.call(b, "register-begin", body)
@@ -96,7 +101,7 @@ func BenchmarkRegisterFinish(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		objectID := fmt.Sprintf("bench-user-%d", i)
+		objectID := oid(fmt.Sprintf("bench-user-%d", i))
 		begin := e.call(b, "register-begin", map[string]string{"objectId": objectID, "userName": "bench@example.com"})
 		cred, err := a.Register(begin["options"].(string))
 		if err != nil {
@@ -109,8 +114,8 @@ func BenchmarkRegisterFinish(b *testing.B) {
 
 func BenchmarkLoginBegin(b *testing.B) {
 	e := newBenchEnv(b)
-	e.register(b, newBenchAuthenticator(b), "bench-user")
-	body := map[string]string{"objectId": "bench-user"}
+	e.register(b, newBenchAuthenticator(b), benchUser)
+	body := map[string]string{"objectId": benchUser}
 	b.ReportAllocs()
 	for b.Loop() {
 		e.call(b, "login-begin", body)
@@ -120,27 +125,27 @@ func BenchmarkLoginBegin(b *testing.B) {
 func BenchmarkLoginFinish(b *testing.B) {
 	e := newBenchEnv(b)
 	a := newBenchAuthenticator(b)
-	e.register(b, a, "bench-user")
+	e.register(b, a, benchUser)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		begin := e.call(b, "login-begin", map[string]string{"objectId": "bench-user"})
+		begin := e.call(b, "login-begin", map[string]string{"objectId": benchUser})
 		cred, err := a.Login(begin["options"].(string))
 		if err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		e.call(b, "login-finish", map[string]string{"objectId": "bench-user", "credential": cred})
+		e.call(b, "login-finish", map[string]string{"objectId": benchUser, "credential": cred})
 	}
 }
 
 func BenchmarkListDevices(b *testing.B) {
 	e := newBenchEnv(b)
 	for range 3 {
-		e.register(b, newBenchAuthenticator(b), "bench-user")
+		e.register(b, newBenchAuthenticator(b), benchUser)
 	}
-	body := map[string]string{"objectId": "bench-user"}
+	body := map[string]string{"objectId": benchUser}
 	b.ReportAllocs()
 	for b.Loop() {
 		e.call(b, "list-devices", body)
@@ -149,11 +154,11 @@ func BenchmarkListDevices(b *testing.B) {
 
 func BenchmarkRenameDevice(b *testing.B) {
 	e := newBenchEnv(b)
-	id := e.register(b, newBenchAuthenticator(b), "bench-user")
+	id := e.register(b, newBenchAuthenticator(b), benchUser)
 	// Alternating names make every call a write.
 	bodies := []map[string]string{
-		{"objectId": "bench-user", "credentialId": id, "deviceName": "Phone"},
-		{"objectId": "bench-user", "credentialId": id, "deviceName": "Laptop"},
+		{"objectId": benchUser, "credentialId": id, "deviceName": "Phone"},
+		{"objectId": benchUser, "credentialId": id, "deviceName": "Laptop"},
 	}
 	b.ReportAllocs()
 	i := 0
@@ -165,7 +170,7 @@ func BenchmarkRenameDevice(b *testing.B) {
 
 func BenchmarkDeleteDevice(b *testing.B) {
 	e := newBenchEnv(b)
-	e.register(b, newBenchAuthenticator(b), "bench-user")
+	e.register(b, newBenchAuthenticator(b), benchUser)
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -173,7 +178,7 @@ func BenchmarkDeleteDevice(b *testing.B) {
 		b.StopTimer()
 		// A copy of the registered passkey under a new id is the one
 		// deleted, so the user keeps one passkey throughout.
-		u, err := e.store.GetUser(ctx, "bench-user")
+		u, err := e.store.GetUser(ctx, benchUser)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -184,7 +189,7 @@ func BenchmarkDeleteDevice(b *testing.B) {
 		if err := e.store.ReplaceUser(ctx, u); err != nil {
 			b.Fatal(err)
 		}
-		body := map[string]string{"objectId": "bench-user", "credentialId": protocol.URLEncodedBase64(c.WebAuthn.ID).String()}
+		body := map[string]string{"objectId": benchUser, "credentialId": protocol.URLEncodedBase64(c.WebAuthn.ID).String()}
 		b.StartTimer()
 		e.call(b, "delete-device", body)
 	}

@@ -29,8 +29,8 @@ import (
 func BenchmarkLoginCeremony(b *testing.B) {
 	e := newBenchEnv(b)
 	a := newBenchAuthenticator(b)
-	e.register(b, a, "bench-user")
-	benchLoginCeremony(b, e.handler, a, "bench-user")
+	e.register(b, a, benchUser)
+	benchLoginCeremony(b, e.handler, a, benchUser)
 }
 
 func benchLoginCeremony(b *testing.B, h http.Handler, a *softauthn.Authenticator, objectID string) {
@@ -60,7 +60,7 @@ func BenchmarkLoginCeremonyParallel(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		b.StopTimer()
 		a := newBenchAuthenticator(b)
-		objectID := fmt.Sprintf("bench-user-%d", users.Add(1))
+		objectID := oid(fmt.Sprintf("bench-user-%d", users.Add(1)))
 		e.register(b, a, objectID)
 		b.StartTimer()
 		for pb.Next() {
@@ -125,9 +125,9 @@ func newCosmosBenchEnv(b *testing.B) (*benchEnv, *countingTransport) {
 func BenchmarkCosmosLoginCeremony(b *testing.B) {
 	e, counter := newCosmosBenchEnv(b)
 	a := newBenchAuthenticator(b)
-	e.register(b, a, "bench-user")
+	e.register(b, a, benchUser)
 	counter.n.Store(0)
-	benchLoginCeremony(b, e.handler, a, "bench-user")
+	benchLoginCeremony(b, e.handler, a, benchUser)
 	b.ReportMetric(float64(counter.n.Load())/float64(b.N), "roundtrips/op")
 }
 
@@ -136,7 +136,7 @@ func BenchmarkCosmosLoginCeremony(b *testing.B) {
 func BenchmarkCosmosRoundTrips(b *testing.B) {
 	e, counter := newCosmosBenchEnv(b)
 	a := newBenchAuthenticator(b)
-	id := e.register(b, a, "bench-user")
+	id := e.register(b, a, benchUser)
 	// counted runs call and returns the round trips it took.
 	counted := func(function string, claims map[string]string) int64 {
 		before := counter.n.Load()
@@ -153,10 +153,10 @@ func BenchmarkCosmosRoundTrips(b *testing.B) {
 		})
 	}
 	measure("register-begin", func(int) int64 {
-		return counted("register-begin", map[string]string{"objectId": "bench-user", "userName": "bench"})
+		return counted("register-begin", map[string]string{"objectId": benchUser, "userName": "bench"})
 	})
 	measure("register-finish", func(int) int64 {
-		objectID := fmt.Sprintf("bench-new-%d", time.Now().UnixNano())
+		objectID := oid(fmt.Sprintf("bench-new-%d", time.Now().UnixNano()))
 		r := newBenchAuthenticator(b)
 		begin := e.call(b, "register-begin", map[string]string{"objectId": objectID, "userName": "bench"})
 		cred, err := r.Register(begin["options"].(string))
@@ -165,7 +165,7 @@ func BenchmarkCosmosRoundTrips(b *testing.B) {
 		}
 		return counted("register-finish", map[string]string{"objectId": objectID, "credential": cred})
 	})
-	measure("login-begin", func(int) int64 { return counted("login-begin", map[string]string{"objectId": "bench-user"}) })
+	measure("login-begin", func(int) int64 { return counted("login-begin", map[string]string{"objectId": benchUser}) })
 	measure("login-begin-usernameless", func(int) int64 { return counted("login-begin", map[string]string{}) })
 	for _, named := range []bool{true, false} {
 		name := "login-finish"
@@ -175,7 +175,7 @@ func BenchmarkCosmosRoundTrips(b *testing.B) {
 		measure(name, func(int) int64 {
 			claims := map[string]string{}
 			if named {
-				claims["objectId"] = "bench-user"
+				claims["objectId"] = benchUser
 			}
 			begin := e.call(b, "login-begin", claims)
 			cred, err := a.Login(begin["options"].(string))
@@ -186,14 +186,14 @@ func BenchmarkCosmosRoundTrips(b *testing.B) {
 			return counted("login-finish", claims)
 		})
 	}
-	measure("list-devices", func(int) int64 { return counted("list-devices", map[string]string{"objectId": "bench-user"}) })
+	measure("list-devices", func(int) int64 { return counted("list-devices", map[string]string{"objectId": benchUser}) })
 	names := []string{"Phone", "Laptop"}
 	measure("rename-device", func(i int) int64 {
-		return counted("rename-device", map[string]string{"objectId": "bench-user", "credentialId": id, "deviceName": names[i%2]})
+		return counted("rename-device", map[string]string{"objectId": benchUser, "credentialId": id, "deviceName": names[i%2]})
 	})
 	measure("delete-device", func(int) int64 {
-		second := e.register(b, newBenchAuthenticator(b), "bench-user")
-		return counted("delete-device", map[string]string{"objectId": "bench-user", "credentialId": second})
+		second := e.register(b, newBenchAuthenticator(b), benchUser)
+		return counted("delete-device", map[string]string{"objectId": benchUser, "credentialId": second})
 	})
 }
 

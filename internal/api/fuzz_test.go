@@ -59,6 +59,7 @@ func newFuzzEnv(tb testing.TB) *fuzzEnv {
 func (e *fuzzEnv) post(tb testing.TB, function string, body []byte, header http.Header) (int, map[string]any) {
 	tb.Helper()
 	req := httptest.NewRequest(http.MethodPost, "/api/"+function, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
 	for k, v := range header {
 		req.Header[k] = v
 	}
@@ -138,12 +139,12 @@ func (e *fuzzEnv) snapshot(tb testing.TB, objectID string) string {
 // function: request decoding, required claims and their checks.
 func FuzzFunctions(f *testing.F) {
 	seeds := []string{
-		`{"objectId":"user-1","userName":"a@example.com","displayName":"A","locale":"de-CH"}`,
-		`{"objectId":"user-1","credential":"{}","deviceName":"Phone"}`,
-		`{"objectId":"user-1","mediation":"conditional"}`,
+		`{"objectId":"0b5c2f9e-7d4a-4c1e-9a35-2f6d1c8e4b70","userName":"a@example.com","displayName":"A","locale":"de-CH"}`,
+		`{"objectId":"0b5c2f9e-7d4a-4c1e-9a35-2f6d1c8e4b70","credential":"{}","deviceName":"Phone"}`,
+		`{"objectId":"0b5c2f9e-7d4a-4c1e-9a35-2f6d1c8e4b70","mediation":"conditional"}`,
 		`{"mediation":"silent"}`,
-		`{"objectId":"user-1","credentialId":"AAAA","deviceName":"Laptop"}`,
-		`{"objectId":"user-1","credentialId":"not base64!"}`,
+		`{"objectId":"0b5c2f9e-7d4a-4c1e-9a35-2f6d1c8e4b70","credentialId":"AAAA","deviceName":"Laptop"}`,
+		`{"objectId":"0b5c2f9e-7d4a-4c1e-9a35-2f6d1c8e4b70","credentialId":"not base64!"}`,
 		`{"objectId":7}`, `{"objectId":null}`, `{"credential":{"id":"x"}}`,
 		`{"locale":1}`, `{"locale":"xx-\u0000"}`, `{"objectId":"ü"}`,
 		`{}`, ``, `null`, `[]`, `"x"`, `{"a":`, `{"objectId":"o"} {}`,
@@ -251,7 +252,7 @@ func FuzzRegisterFinish(f *testing.F) {
 		f.Fatal(err)
 	}
 	for i, a := range []*softauthn.Authenticator{seedAuth, packed} {
-		begin := e.call(f, "register-begin", map[string]string{"objectId": fmt.Sprintf("seed-%d", i), "userName": "seed"})
+		begin := e.call(f, "register-begin", map[string]string{"objectId": oid(fmt.Sprintf("seed-%d", i)), "userName": "seed"})
 		cred, err := a.Register(begin["options"].(string))
 		if err != nil {
 			f.Fatal(err)
@@ -265,7 +266,7 @@ func FuzzRegisterFinish(f *testing.F) {
 	n := 0
 	f.Fuzz(func(t *testing.T, credential, deviceName string) {
 		n++
-		objectID := fmt.Sprintf("fuzz-reg-%d", n%4) // a few users, so some already have passkeys
+		objectID := oid(fmt.Sprintf("fuzz-reg-%d", n%4)) // a few users, so some already have passkeys
 		begin := e.call(t, "register-begin", map[string]string{"objectId": objectID, "userName": objectID})
 		before := e.snapshot(t, objectID)
 		body, _ := json.Marshal(map[string]string{
@@ -282,7 +283,7 @@ func FuzzRegisterFinish(f *testing.F) {
 // each against a fresh login session, named or usernameless.
 func FuzzLoginFinish(f *testing.F) {
 	e := newFuzzEnv(f)
-	const objectID = "fuzz-login"
+	objectID := oid("fuzz-login")
 	e.register(f, objectID)
 	for _, named := range []bool{true, false} {
 		claims := map[string]string{}

@@ -24,8 +24,13 @@ type request struct {
 	Mediation    string `json:"mediation"`
 	CredentialID string `json:"credentialId"`
 	Locale       string `json:"locale"`
-	// CorrelationID is B2C's {Context:CorrelationId}; it is only logged.
+	// Hints are the begin calls' user-agent hints (lifecycle.go).
+	Hints hintList `json:"hints"`
+	// CorrelationID is B2C's {Context:CorrelationId}: it is logged, and a
+	// session is bound to the journey of its begin call.
 	CorrelationID string `json:"correlationId"`
+	// ClientIP is B2C's {Context:IPAddress}, for the security events.
+	ClientIP string `json:"clientIp"`
 
 	lang language.Tag
 }
@@ -62,7 +67,10 @@ func (r *request) decode(body io.Reader) error {
 		}
 	}
 	var typeErr *json.UnmarshalTypeError
+	var domainErr *passkey.Error
 	switch {
+	case errors.As(err, &domainErr):
+		return domainErr
 	case errors.As(err, &typeErr) && typeErr.Field != "":
 		return passkey.Errorf(passkey.CodeInvalidRequest, "%s must be a string, not %s", typeErr.Field, typeErr.Value)
 	case errors.As(err, &typeErr):
@@ -82,18 +90,4 @@ func jsonProblem(err error) string {
 		return "unexpected end of input"
 	}
 	return "cannot be decoded"
-}
-
-// claim is a required claim's name and value, for require.
-type claim struct{ name, value string }
-
-// require fails with invalid_request naming the first required claim that
-// is empty or blank.
-func require(claims ...claim) error {
-	for _, c := range claims {
-		if trimmed(c.value) == "" {
-			return passkey.Errorf(passkey.CodeInvalidRequest, "%s is required", c.name)
-		}
-	}
-	return nil
 }

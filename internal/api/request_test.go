@@ -104,32 +104,3 @@ func TestDecodeLanguage(t *testing.T) {
 		})
 	}
 }
-
-func TestRequire(t *testing.T) {
-	tests := []struct {
-		name   string
-		claims []claim
-		want   string // the claim named in the error, or empty
-	}{
-		{"all present", []claim{{"objectId", "o"}, {"credential", "c"}}, ""},
-		{"nothing required", nil, ""},
-		{"empty", []claim{{"objectId", ""}}, "objectId"},
-		{"blank", []claim{{"objectId", "o"}, {"userName", " \t"}}, "userName"},
-		{"the first empty one in the order given", []claim{{"objectId", "o"}, {"credentialId", ""}, {"deviceName", ""}}, "credentialId"},
-		{"any claim name", []claim{{"correlationId", ""}}, "correlationId"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := require(tt.claims...)
-			if tt.want == "" {
-				if err != nil {
-					t.Errorf("require() = %v", err)
-				}
-				return
-			}
-			if passkey.ErrorCode(err) != passkey.CodeInvalidRequest || !strings.HasPrefix(err.(*passkey.Error).Message, tt.want+" ") {
-				t.Errorf("require() = %v, want invalid_request naming %s", err, tt.want)
-			}
-		})
-	}
-}

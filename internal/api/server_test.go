@@ -1,8 +1,11 @@
 package api_test
 
 import (
+	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,4 +33,21 @@ func newServer(tb testing.TB, origin string) (http.Handler, *embedded.Store) {
 	logger := slog.New(slog.DiscardHandler)
 	svc := passkey.NewService(wa, store, passkey.Options{SessionTTL: cfg.SessionTTL, DeviceLimit: 100, Logger: logger})
 	return api.New(svc, api.Options{Logger: logger}), store
+}
+
+// postRaw posts body to the function with the Content-Type given and
+// returns the status and the decoded body.
+func postRaw(tb testing.TB, h http.Handler, function, body, contentType string) (int, map[string]any) {
+	tb.Helper()
+	req := httptest.NewRequest(http.MethodPost, "/api/"+function, strings.NewReader(body))
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	var out map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
+		tb.Fatalf("%s answered %d with a body that is not JSON: %q", function, rec.Code, rec.Body)
+	}
+	return rec.Code, out
 }

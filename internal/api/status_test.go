@@ -33,6 +33,7 @@ var wantStatuses = []struct {
 	{passkey.CodeNoDevices, 409},
 	{passkey.CodeDeviceLimit, 409},
 	{passkey.CodeUserMismatch, 409},
+	{passkey.CodeAuthenticatorNotAllowed, 409},
 	{passkey.CodeInvalidRequest, 400},
 	{passkey.CodeRequestTooLarge, 413},
 	{passkey.CodeUnauthorized, 401},
@@ -162,6 +163,7 @@ func TestServeErrors(t *testing.T) {
 			var logs bytes.Buffer
 			s := server(t, &logs, Options{APIKeys: tt.keys})
 			r := httptest.NewRequest(tt.method, tt.path, strings.NewReader(tt.body))
+			r.Header.Set("Content-Type", "application/json")
 			for k, v := range tt.headers {
 				r.Header.Set(k, v)
 			}

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -25,6 +26,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/passkeys-b2c/passkeys/internal/softauthn"
 )
@@ -74,8 +77,10 @@ type Config struct {
 	// Users is the number of virtual users (default 64); each has its own
 	// authenticator and runs one ceremony at a time.
 	Users int
-	// UserPrefix starts every objectId, so runs on one store do not mix
-	// (default: a random one).
+	// UserPrefix names the run's users, so runs on one store do not mix
+	// (default: a random one); each objectId is the GUID derived from the
+	// prefix and the user's number (a name-based UUID), as the handler
+	// takes only GUIDs.
 	UserPrefix string
 	// DeviceLimit is the handlers' PASSKEY_DEVICE_LIMIT; a user at the
 	// limit logs in instead of registering (default 10).
@@ -262,7 +267,8 @@ func New(cfg Config) (*Runner, error) {
 		return nil, err
 	}
 	for i := range cfg.Users {
-		r.users = append(r.users, &User{ObjectID: fmt.Sprintf("%s-%04d", cfg.UserPrefix, i)})
+		name := fmt.Sprintf("%s-%04d", cfg.UserPrefix, i)
+		r.users = append(r.users, &User{ObjectID: uuid.NewSHA1(uuid.NameSpaceOID, []byte(name)).String()})
 	}
 	return r, nil
 }
@@ -645,24 +651,16 @@ func (r *Runner) result(elapsed time.Duration) *Result {
 	defer r.mu.Unlock()
 	res := &Result{
 		Elapsed:    elapsed,
-		Ceremonies: maps(r.done),
-		Failed:     maps(r.failed),
+		Ceremonies: maps.Clone(r.done),
+		Failed:     maps.Clone(r.failed),
 		Latency:    map[string]Percentiles{},
-		Errors:     maps(r.errors),
+		Errors:     maps.Clone(r.errors),
 		Retries:    r.retries,
 	}
 	for fn, ds := range r.latency {
 		res.Latency[fn] = percentiles(ds)
 	}
 	return res
-}
-
-func maps(m map[string]int) map[string]int {
-	out := make(map[string]int, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 func percentiles(ds []time.Duration) Percentiles {

@@ -23,22 +23,37 @@ const (
 	maxCorrelationID = 128
 )
 
-// checkObjectID accepts what B2C puts in objectId: a GUID, or at least a
-// short token of letters, digits and -._ (it becomes the WebAuthn user
-// handle, which may be at most 64 bytes).
+// checkObjectID accepts what B2C puts in objectId: a directory object id,
+// a GUID in its 36-character form. Nothing else reaches the store as a key
+// or the authenticator as a user handle ("." and ".." included).
 func checkObjectID(id string) error {
 	if strings.TrimSpace(id) == "" {
 		return Errorf(CodeInvalidRequest, "objectId is required")
 	}
-	if len(id) > 64 {
-		return Errorf(CodeInvalidRequest, "objectId must be at most 64 characters")
-	}
-	for _, r := range id {
-		if !(r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-' || r == '_' || r == '.')) {
-			return Errorf(CodeInvalidRequest, "objectId may hold only letters, digits and -._")
-		}
+	if !isGUID(id) {
+		return Errorf(CodeInvalidRequest, "objectId must be a GUID (the B2C user's object id)")
 	}
 	return nil
+}
+
+// isGUID reports the form 8-4-4-4-12 of hexadecimal digits.
+func isGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, r := range s {
+		switch i {
+		case 8, 13, 18, 23:
+			if r != '-' {
+				return false
+			}
+		default:
+			if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // checkCredentialClaim refuses a missing credential claim and one larger
@@ -54,13 +69,16 @@ func checkCredentialClaim(credential string, max int) error {
 }
 
 // checkChallenge refuses a challenge that the service cannot have issued
-// (go-webauthn's: 32 random bytes, base64url without padding) before it
-// becomes a store key.
+// (a sealed session, seal.go: base64url without padding, of a bounded
+// size) before it is opened.
 func checkChallenge(challenge string) error {
 	if challenge == "" {
 		return Errorf(CodeCredentialRejected, "clientDataJSON has no challenge")
 	}
-	if b, err := base64.RawURLEncoding.Strict().DecodeString(challenge); err != nil || len(b) != protocol.ChallengeLength {
+	if len(challenge) > maxChallengeChars || len(challenge) < minChallengeChars {
+		return Errorf(CodeCredentialRejected, "the challenge in clientDataJSON is not one this service issues")
+	}
+	if _, err := base64.RawURLEncoding.Strict().DecodeString(challenge); err != nil {
 		return Errorf(CodeCredentialRejected, "the challenge in clientDataJSON is not one this service issues")
 	}
 	return nil

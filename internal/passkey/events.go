@@ -74,6 +74,9 @@ func (s *Service) refused(ctx context.Context, ceremony, objectID string, err er
 	if err == nil || code == CodeInternal || code == CodeStorageUnavailable {
 		return
 	}
+	if !isGUID(objectID) {
+		objectID = "" // not an object id: the caller's bytes stay out of the log
+	}
 	s.event(ctx, EventRefused, objectID, Credential{},
 		slog.String("ceremony", ceremony), slog.String("code", string(code)), slog.String("reason", err.Error()))
 }

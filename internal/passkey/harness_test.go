@@ -12,11 +12,27 @@ import (
 	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/google/uuid"
 
 	"github.com/passkeys-b2c/passkeys/internal/config"
 	"github.com/passkeys-b2c/passkeys/internal/passkey"
 	"github.com/passkeys-b2c/passkeys/internal/softauthn"
 	"github.com/passkeys-b2c/passkeys/internal/store/embedded"
+)
+
+// oid is the B2C object id (a GUID) these tests give the user called name.
+func oid(name string) string {
+	return uuid.NewSHA1(uuid.NameSpaceOID, []byte(name)).String()
+}
+
+// B2C object ids of the users in these tests.
+const (
+	userA    = "0b5c2f9e-7d4a-4c1e-9a35-2f6d1c8e4b0a"
+	userB    = "0b5c2f9e-7d4a-4c1e-9a35-2f6d1c8e4b0b"
+	userC    = "0b5c2f9e-7d4a-4c1e-9a35-2f6d1c8e4b0c"
+	userNew  = "0b5c2f9e-7d4a-4c1e-9a35-2f6d1c8e4b0d"
+	userNone = "0b5c2f9e-7d4a-4c1e-9a35-2f6d1c8e4b0e"
+	userZ    = "0b5c2f9e-7d4a-4c1e-9a35-2f6d1c8e4b0f"
 )
 
 const (

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -26,19 +27,35 @@ func (s *Service) prepare() error {
 			return
 		}
 		probe := webauthnUser{user: &User{ID: "template"}, name: "template", displayName: "template"}
-		var reg, login *webauthn.SessionData
-		if _, reg, s.prepareErr = s.webauthn.BeginRegistration(probe); s.prepareErr != nil {
+		var reg, conditional, login *webauthn.SessionData
+		if _, reg, s.prepareErr = s.webauthn.BeginMediatedRegistration(probe, protocol.MediationDefault,
+			s.registrationOptions(probe, protocol.MediationDefault, nil)...); s.prepareErr != nil {
+			return
+		}
+		if _, conditional, s.prepareErr = s.webauthn.BeginMediatedRegistration(probe, protocol.MediationConditional,
+			s.registrationOptions(probe, protocol.MediationConditional, nil)...); s.prepareErr != nil {
 			return
 		}
 		if _, login, s.prepareErr = s.webauthn.BeginDiscoverableMediatedLogin(protocol.MediationDefault); s.prepareErr != nil {
 			return
 		}
-		s.templates = map[Ceremony]webauthn.SessionData{Registration: template(*reg), Login: template(*login)}
+		s.templates = map[templateKey]webauthn.SessionData{
+			{Registration, false}: template(*reg),
+			{Registration, true}:  template(*conditional),
+			{Login, false}:        template(*login),
+		}
 	})
 	if s.prepareErr != nil {
 		return fmt.Errorf("preparing the ceremonies: %w", s.prepareErr)
 	}
 	return nil
+}
+
+// templateKey names a kind of session whose session data differs from
+// the others' in more than the challenge and the user.
+type templateKey struct {
+	ceremony    Ceremony
+	conditional bool
 }
 
 // template is session data without what differs from one session to the
@@ -48,25 +65,25 @@ func template(d webauthn.SessionData) webauthn.SessionData {
 	return d
 }
 
-// sessionData rebuilds go-webauthn's session data of a session. The
-// allow list is not kept: the finish checks that the credential is one of
-// the user's against the record. Expiry is checked by the service, at the
-// first attempt.
-func (s *Service) sessionData(session *Session) webauthn.SessionData {
-	d := s.templates[session.Ceremony]
+// sessionData rebuilds go-webauthn's session data of a session for the
+// user it is verified for. The allow list is not kept: the finish checks
+// that the credential is one of the user's against the record. Expiry is
+// checked by the service, at the first attempt.
+func (s *Service) sessionData(session *Session, userID string) webauthn.SessionData {
+	d := s.templates[templateKey{session.Ceremony, session.Conditional && session.Ceremony == Registration}]
 	d.Challenge = session.Challenge
-	if session.UserID != "" {
-		d.UserID = []byte(session.UserID)
-	}
+	d.UserID = []byte(userID)
 	return d
 }
 
-// newChallenge seals a new session for the ceremony into a challenge.
-func (s *Service) newChallenge(ceremony Ceremony, userID, correlationID string) ([]byte, error) {
+// newChallenge seals a new session into a challenge; it sets the
+// session's expiry.
+func (s *Service) newChallenge(session *Session) ([]byte, error) {
 	if err := s.prepare(); err != nil {
 		return nil, err
 	}
-	sealed, err := s.sealer.seal(ceremony, userID, correlationID, s.opts.Now().Add(s.opts.SessionTTL))
+	session.ExpiresAt = s.opts.Now().Add(s.opts.SessionTTL).UTC()
+	sealed, err := s.sealer.seal(session)
 	if err != nil {
 		return nil, err
 	}
@@ -81,8 +98,8 @@ func (s *Service) openSession(challenge string, ceremony Ceremony, correlationID
 	if err := s.prepare(); err != nil {
 		return nil, err
 	}
-	if challenge == "" {
-		return nil, Errorf(CodeCredentialRejected, "clientDataJSON has no challenge")
+	if err := checkChallenge(challenge); err != nil {
+		return nil, err
 	}
 	session, err := s.sealer.open(challenge)
 	if err != nil {
@@ -97,15 +114,14 @@ func (s *Service) openSession(challenge string, ceremony Ceremony, correlationID
 	return session, nil
 }
 
-// expired reports whether the session's time ran out before now.
-func (s *Service) expired(session *Session, now time.Time) bool {
-	return now.After(session.ExpiresAt)
-}
-
 // claim stores the single-use mark of the session for this request. It
 // returns the first claim and whether this request is an identical retry
-// of it within the retry window (its answer is the first one's, with
-// nothing written); any other request on a claimed session is refused.
+// of it within the retry window: when the first succeeded, its answer is
+// first.Result, with nothing verified or written; when it did not
+// (refused, or cut off by an outage), the retry runs the ceremony again,
+// as the first did. Any other request on a claimed session is refused.
+// Expiry is judged at the first attempt: B2C's retry of a request made in
+// time is answered even when it arrives after the session expired.
 func (s *Service) claim(ctx context.Context, session *Session, claim Claim) (first Claim, retry bool, err error) {
 	keepUntil := session.ExpiresAt
 	if claim.At.After(keepUntil) {
@@ -115,55 +131,55 @@ func (s *Service) claim(ctx context.Context, session *Session, claim Claim) (fir
 	if err != nil {
 		return Claim{}, false, fmt.Errorf("claiming the challenge session: %w", err)
 	}
-	if won {
-		return first, false, nil
+	if !won {
+		if first.Digest != claim.Digest {
+			return Claim{}, false, Errorf(CodeChallengeUsed, "the challenge session was already used by another request")
+		}
+		if claim.At.Sub(first.At) > s.opts.RetryWindow {
+			return Claim{}, false, Errorf(CodeChallengeUsed, "the challenge session was used %s ago; a retry is answered for %s",
+				claim.At.Sub(first.At).Round(time.Second), s.opts.RetryWindow)
+		}
 	}
-	if first.Digest != claim.Digest {
-		return Claim{}, false, Errorf(CodeChallengeUsed, "the challenge session was already used by another request")
+	if first.At.After(session.ExpiresAt) {
+		return Claim{}, false, Errorf(CodeChallengeExpired, "the challenge session expired at %s", session.ExpiresAt.Format(time.RFC3339))
 	}
-	if claim.At.Sub(first.At) > s.opts.RetryWindow {
-		return Claim{}, false, Errorf(CodeChallengeUsed, "the challenge session was used %s ago; a retry is answered for %s",
-			claim.At.Sub(first.At).Round(time.Second), s.opts.RetryWindow)
-	}
-	return first, true, nil
+	return first, !won, nil
 }
 
-// claimExpired marks an expired session for this request: a retry of a
-// first attempt made in time is still answered; anything else is
-// challenge_expired.
-func (s *Service) claimExpired(ctx context.Context, session *Session, requestDigest string, now time.Time) (first Claim, err error) {
-	first, retry, err := s.claim(ctx, session, Claim{Digest: requestDigest, At: now, Outcome: CodeChallengeExpired})
+// currentSignals are the user's signals as stored now, for a retry
+// answered from its session: the Signal API must list the passkeys the
+// service accepts now, not when the first call was answered. Should the
+// read fail, the answer lists none rather than fail a retry that
+// succeeded.
+func (s *Service) currentSignals(ctx context.Context, objectID string) Signals {
+	signals, err := s.AcceptedCredentials(ctx, objectID)
 	if err != nil {
-		return Claim{}, err
+		return s.UserSignals(objectID)
 	}
-	if !retry || first.Outcome == CodeChallengeExpired {
-		return Claim{}, Errorf(CodeChallengeExpired, "the challenge session expired at %s", session.ExpiresAt.Format(time.RFC3339))
-	}
-	return first, nil
+	return signals
 }
 
-// refusedFirst is the answer to the retry of a first call that was
-// refused: the same refusal.
-func refusedFirst(first Claim) error {
-	return Errorf(first.Outcome, "the first call on this challenge session was refused (%s); its retry is answered the same", first.Outcome)
+// setResult records the result of a finish with its session's mark (nil:
+// the call did not succeed after all). Should that fail, the call's
+// answer stands: a retry then runs the ceremony again and finds any
+// change already in the record (the credential carries the session's
+// challenge tag), so it writes nothing twice; or, when the mark kept a
+// result the write then did not make, the retry gets that result.
+func (s *Service) setResult(ctx context.Context, session *Session, result *Result) {
+	if err := s.store.SetResult(ctx, session.Challenge, result); err != nil {
+		s.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "recording the result of a finish call failed; a retry will be checked against the record",
+			slog.String("error", err.Error()))
+	}
 }
 
-// challengeTag is what a credential keeps of the registration session
-// that wrote it, so that an identical retry is answered from the record:
-// a short digest rather than the whole sealed challenge.
+// challengeTag is the part of a session's challenge a credential keeps to
+// recognise the ceremony that last wrote it: 16 base64url characters (96
+// random bits) tell one user's sessions apart, in a third of the bytes.
 func challengeTag(challenge string) string {
-	sum := sha256.Sum256([]byte(challenge))
-	return base64.RawURLEncoding.EncodeToString(sum[:12])
-}
-
-// firstResult returns the credential as the first finish call on the
-// registration session left it: that call recorded the session's tag on
-// it; a first call that stored nothing left no such credential.
-func firstResult(user *User, credentialID []byte, session *Session) (Credential, bool) {
-	if i := user.Find(credentialID); i >= 0 && user.Credentials[i].Challenge == challengeTag(session.Challenge) {
-		return user.Credentials[i], true
+	if len(challenge) > 16 {
+		return challenge[:16]
 	}
-	return Credential{}, false
+	return challenge
 }
 
 // digest identifies a finish request, so that an identical retry is told

@@ -13,13 +13,14 @@ type MarksInRecords interface {
 
 // Mark is the single-use mark of a named login's session, kept in the
 // user's record (MarksInRecords): the session's challenge tag, the first
-// claim, and until when it must be kept.
+// claim with its result (nil: it was refused), and until when it must be
+// kept.
 type Mark struct {
-	Tag     string    `json:"tag"`
-	Digest  string    `json:"digest"`
-	At      time.Time `json:"at"`
-	Outcome Code      `json:"outcome"`
-	Until   time.Time `json:"until"`
+	Tag    string    `json:"tag"`
+	Digest string    `json:"digest"`
+	At     time.Time `json:"at"`
+	Result *Result   `json:"result,omitempty"`
+	Until  time.Time `json:"until"`
 }
 
 // findMark returns the user's mark with the tag, or nil.

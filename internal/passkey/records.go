@@ -67,28 +67,34 @@ func (u *User) MarkIndexed() { u.Indexed = u.credentialIDs() }
 
 // Credential is one registered passkey with what a security team needs to
 // judge it later: key, counter, clone warning, flags, transports, AAGUID,
-// attestation format, creation and last use.
+// attestation format, creation and last use. Its stored JSON form is in
+// encoding.go.
 type Credential struct {
-	// WebAuthn keeps its name from the records written before it was
-	// slimmed down to Key, so those still decode.
-	WebAuthn   Key       `json:"webauthn"`
-	Name       string    `json:"name"`
-	CreatedAt  time.Time `json:"createdAt"`
-	LastUsedAt time.Time `json:"lastUsedAt"`
-	// Challenge is the challenge of the ceremony that last wrote this
-	// credential, so that an identical retry of that ceremony is answered
-	// from the record.
-	Challenge string `json:"challenge,omitempty"`
+	WebAuthn   Key
+	Name       string
+	CreatedAt  time.Time
+	LastUsedAt time.Time
+	// Challenge is the tag (challengeTag) of the ceremony that last wrote
+	// this credential, so that a retry of that ceremony whose result was
+	// not recorded finds the change already made.
+	Challenge string
 	// BackupEligibleChanged is set once the authenticator reported a
 	// backup-eligible flag other than the one it registered with.
-	BackupEligibleChanged bool `json:"backupEligibleChanged,omitempty"`
+	BackupEligibleChanged bool
+	// AttestationVerified: at registration the attestation chained to a
+	// root the FIDO metadata lists for the AAGUID.
+	AttestationVerified bool
+	// Description is the FIDO metadata's description of the
+	// authenticator, where it is listed.
+	Description string
 }
 
 // Key is what verification and display need of a passkey, and nothing the
-// client sent besides: the JSON names are go-webauthn's Credential's, but
-// the attestation object, clientDataJSON and extension outputs it also
-// carries are not kept (they are unverified client bytes here: no
-// attestation is checked against a trust anchor).
+// client sent besides: the attestation object, clientDataJSON and
+// extension outputs go-webauthn's Credential also carries are not kept
+// (they are unverified client bytes here: no attestation is checked
+// against a trust anchor). The JSON names are go-webauthn's, so that
+// records written as its Credential are still read.
 type Key struct {
 	ID                []byte                            `json:"id"`
 	PublicKey         []byte                            `json:"publicKey"`
@@ -96,6 +102,14 @@ type Key struct {
 	Transport         []protocol.AuthenticatorTransport `json:"transport,omitempty"`
 	Flags             webauthn.CredentialFlags          `json:"flags"`
 	Authenticator     webauthn.Authenticator            `json:"authenticator"`
+	Extensions        KeyExtensions                     `json:"extensions,omitzero"`
+}
+
+// KeyExtensions are the registration's extension outputs worth keeping.
+type KeyExtensions struct {
+	// RK is the credProps extension's rk as the browser reported it: the
+	// passkey is discoverable (signs in without a user name); nil: not said.
+	RK *bool `json:"rk,omitempty"`
 }
 
 // credential is the key in go-webauthn's form, for verification.
@@ -107,6 +121,7 @@ func (k Key) credential() webauthn.Credential {
 		Transport:         k.Transport,
 		Flags:             k.Flags,
 		Authenticator:     k.Authenticator,
+		Extensions:        webauthn.CredentialExtensions{RK: k.Extensions.RK},
 	}
 }
 
@@ -119,7 +134,7 @@ const (
 )
 
 // Session is one challenge session, sealed into its challenge (seal.go)
-// and used once: the claim is its only stored part. It holds no copy of
+// and used once: its claim is its only stored part. It holds no copy of
 // the user record: a finish reads the user afresh.
 type Session struct {
 	Challenge string
@@ -129,24 +144,33 @@ type Session struct {
 	// a finish must carry the same one. Empty: the begin had none.
 	CorrelationID string
 	ExpiresAt     time.Time
+	// Conditional: a registration begun with conditional mediation (the
+	// automatic upgrade), which verifies with other settings.
+	Conditional bool
+}
+
+// Result is what a successful finish call answered: for a registration
+// the new passkey and the user's passkey count, for a login the user and
+// the passkey used.
+type Result struct {
+	ObjectID      string `json:"objectId"`
+	CredentialID  []byte `json:"credentialId"`
+	DeviceName    string `json:"deviceName"`
+	DeviceCount   int    `json:"deviceCount,omitempty"`
+	UserVerified  bool   `json:"userVerified,omitempty"`
+	PasskeySynced bool   `json:"passkeySynced,omitempty"`
 }
 
 // Claim is the single-use mark of a session, stored by the first finish
 // call: the digest of its request (an identical retry carries the same),
 // when it came (expiry and the retry window are judged from the first
-// attempt), and how it ended.
+// attempt), and its result once it succeeded (an identical retry gets it
+// again; without one, the retry runs the ceremony again).
 type Claim struct {
 	Digest string    `json:"digest"`
 	At     time.Time `json:"at"`
-	// Outcome is how the first call ended, where the record does not say:
-	// OutcomeSucceeded, or the error code it was refused with. Empty: the
-	// record says (a registration is answered again from the credential
-	// that carries the session's challenge).
-	Outcome Code `json:"outcome,omitempty"`
+	Result *Result   `json:"result,omitempty"`
 }
-
-// OutcomeSucceeded is the outcome of a finish call that succeeded.
-const OutcomeSucceeded Code = "ok"
 
 // Find returns the index of the credential with the given id, or -1.
 func (u *User) Find(id []byte) int {

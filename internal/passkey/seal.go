@@ -24,7 +24,7 @@ import (
 // Plaintext, version 1:
 //
 //	[0]      version (1)
-//	[1]      ceremony (1 registration, 2 login)
+//	[1]      ceremony (1 registration, 2 login; +16: conditional mediation)
 //	[2:10]   expiry, Unix milliseconds, big-endian
 //	[10]     n = length of the user id (0: usernameless), then n bytes
 //	[..]     m = length of the correlation id, then m bytes
@@ -37,6 +37,10 @@ const SessionKeySize = chacha20poly1305.KeySize
 // is decoded: the longest sealed session (a 64-byte objectId and a
 // 128-byte correlation id) is 285 bytes, 380 characters.
 const maxChallengeChars = 400
+
+// minChallengeChars is the length of the shortest sealed session (no
+// user, no journey): 24 + 12 + 16 bytes.
+const minChallengeChars = 70
 
 // sealer seals and opens challenge sessions.
 type sealer struct {
@@ -57,14 +61,19 @@ func newSealer(key []byte, rpID string) (*sealer, error) {
 
 // seal returns the challenge (base64url, no padding) that carries the
 // session's ceremony, user, journey and expiry.
-func (s *sealer) seal(ceremony Ceremony, userID, correlationID string, expires time.Time) (string, error) {
+func (s *sealer) seal(session *Session) (string, error) {
+	userID, correlationID := session.UserID, session.CorrelationID
 	if len(userID) > 255 || len(correlationID) > 255 {
 		return "", errors.New("sealing a session: user or correlation id too long")
 	}
 	nonceSize := s.aead.NonceSize()
 	plain := make([]byte, 0, 12+len(userID)+len(correlationID))
-	plain = append(plain, sealVersion, ceremonyByte(ceremony))
-	plain = binary.BigEndian.AppendUint64(plain, uint64(expires.UnixMilli()))
+	kind := ceremonyByte(session.Ceremony)
+	if session.Conditional {
+		kind |= conditionalBit
+	}
+	plain = append(plain, sealVersion, kind)
+	plain = binary.BigEndian.AppendUint64(plain, uint64(session.ExpiresAt.UnixMilli()))
 	plain = append(plain, byte(len(userID)))
 	plain = append(plain, userID...)
 	plain = append(plain, byte(len(correlationID)))
@@ -97,8 +106,8 @@ func (s *sealer) open(challenge string) (*Session, error) {
 	if err != nil || len(plain) < 12 || plain[0] != sealVersion {
 		return nil, errNotSealed
 	}
-	session := &Session{Challenge: challenge}
-	switch plain[1] {
+	session := &Session{Challenge: challenge, Conditional: plain[1]&conditionalBit != 0}
+	switch plain[1] &^ conditionalBit {
 	case 1:
 		session.Ceremony = Registration
 	case 2:
@@ -128,6 +137,9 @@ func cutLength(b []byte) (field, rest []byte, ok bool) {
 	n := int(b[0])
 	return b[1 : 1+n], b[1+n:], true
 }
+
+// conditionalBit marks a session begun with conditional mediation.
+const conditionalBit = 16
 
 func ceremonyByte(c Ceremony) byte {
 	if c == Registration {

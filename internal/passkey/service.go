@@ -28,6 +28,8 @@ type Options struct {
 	// (the constant) when zero.
 	RetryWindow time.Duration
 	Logger      *slog.Logger
+	// Policy, when set, judges each new and each signing authenticator.
+	Policy AuthenticatorPolicy
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -50,7 +52,7 @@ type Service struct {
 	once       sync.Once // prepare
 	prepareErr error
 	sealer     *sealer
-	templates  map[Ceremony]webauthn.SessionData
+	templates  map[templateKey]webauthn.SessionData
 }
 
 // NewService returns a Service. wa must require user verification; see
@@ -75,6 +77,11 @@ func NewService(wa *webauthn.WebAuthn, store Store, opts Options) *Service {
 // RegisterBeginRequest starts the registration of a passkey.
 type RegisterBeginRequest struct {
 	ObjectID, UserName, DisplayName string
+	// Mediation is empty, or conditional for the automatic upgrade after a
+	// password sign-in (lifecycle.go).
+	Mediation string
+	// Hints are security-key, client-device or hybrid, in order.
+	Hints []string
 	// CorrelationID is the B2C journey; the finish must carry the same.
 	CorrelationID string
 }
@@ -107,21 +114,35 @@ func (s *Service) RegisterBegin(ctx context.Context, req RegisterBeginRequest) (
 	if err != nil {
 		return nil, err
 	}
+	mediation, err := registrationMediation(req.Mediation)
+	if err != nil {
+		return nil, err
+	}
+	hints, err := parseHints(req.Hints)
+	if err != nil {
+		return nil, err
+	}
 	user, err := s.getUser(ctx, req.ObjectID)
 	if err != nil {
 		return nil, err
 	}
 	if len(user.Credentials) >= s.opts.DeviceLimit {
+		if mediation == protocol.MediationConditional {
+			// A silent upgrade must never stop a sign-in: no options, so the
+			// page goes on without a passkey.
+			return &BeginResult{DeviceCount: len(user.Credentials), ForUser: true}, nil
+		}
 		return nil, Errorf(CodeDeviceLimit, "the user has %d passkeys, the limit is %d", len(user.Credentials), s.opts.DeviceLimit)
 	}
-	challenge, err := s.newChallenge(Registration, user.ID, correlationID)
+	// The session is sealed into the challenge: nothing is written.
+	challenge, err := s.newChallenge(&Session{Ceremony: Registration, UserID: user.ID, CorrelationID: correlationID,
+		Conditional: mediation == protocol.MediationConditional})
 	if err != nil {
 		return nil, err
 	}
 	wu := webauthnUser{user: user, name: userName, displayName: displayName}
-	creation, _, err := s.webauthn.BeginRegistration(wu,
-		webauthn.WithExclusions(webauthn.Credentials(wu.WebAuthnCredentials()).CredentialDescriptors()),
-		func(o *protocol.PublicKeyCredentialCreationOptions) error { o.Challenge = challenge; return nil })
+	creation, _, err := s.webauthn.BeginMediatedRegistration(wu, mediation, append(s.registrationOptions(wu, mediation, hints),
+		func(o *protocol.PublicKeyCredentialCreationOptions) error { o.Challenge = challenge; return nil })...)
 	if err != nil {
 		return nil, fmt.Errorf("beginning registration: %w", err)
 	}
@@ -145,6 +166,7 @@ type RegisterResult struct {
 	DeviceName    string
 	DeviceCount   int
 	PasskeySynced bool
+	Signals       Signals
 }
 
 // RegisterFinish verifies the attestation against its session and stores
@@ -176,43 +198,36 @@ func (s *Service) RegisterFinish(ctx context.Context, req RegisterFinishRequest)
 	if session.UserID != req.ObjectID {
 		return nil, Errorf(CodeUserMismatch, "the registration was begun for another objectId")
 	}
-	// A registration is claimed before it is verified: any second request
-	// on its session is refused, and a retry is answered from the record.
-	requestDigest := digest("register", req.ObjectID, req.DeviceName, req.CorrelationID, req.Credential)
-	now := s.opts.Now().UTC()
-	var first Claim
-	retry := true
-	if s.expired(session, now) {
-		first, err = s.claimExpired(ctx, session, requestDigest, now)
-	} else {
-		first, retry, err = s.claim(ctx, session, Claim{Digest: requestDigest, At: now})
-	}
+	// A registration is claimed before it is verified: any other request
+	// on its session is refused.
+	first, retry, err := s.claim(ctx, session, Claim{
+		Digest: digest("register", req.ObjectID, req.DeviceName, req.CorrelationID, req.Credential),
+		At:     s.opts.Now().UTC(),
+	})
 	if err != nil {
 		return nil, err
+	}
+	if retry && first.Result != nil {
+		return registerResult(first.Result, s.currentSignals(ctx, first.Result.ObjectID)), nil
 	}
 	user, err := s.getUser(ctx, session.UserID)
 	if err != nil {
 		return nil, err
 	}
-	if retry {
-		if stored, ok := firstResult(user, parsed.Response.AttestationObject.AuthData.AttData.CredentialID, session); ok {
-			return registerResult(stored, len(user.Credentials)), nil
-		}
-		if !rerun(first.Outcome) {
-			return nil, refusedFirst(first)
-		}
-		// The first call stored nothing (its write failed, or is still
-		// under way): this identical request registers the passkey, once,
-		// since the write below takes a credential that already carries
-		// this session's tag as done.
-	}
-	created, err := s.webauthn.CreateCredential(webauthnUser{user: user}, s.sessionData(session), parsed)
+	created, err := s.webauthn.CreateCredential(webauthnUser{user: user}, s.sessionData(session, user.ID), parsed)
 	if err != nil {
 		return nil, rejected("verifying the attestation", err)
 	}
 	if err := checkPublicKey(created.PublicKey); err != nil {
 		return nil, err
 	}
+	var attested Attestation
+	if s.opts.Policy != nil {
+		if attested, err = s.opts.Policy.Registration(ctx, parsed, created); err != nil {
+			return nil, err
+		}
+	}
+	now := s.opts.Now().UTC()
 	key := Key{
 		ID:                created.ID,
 		PublicKey:         created.PublicKey,
@@ -224,14 +239,21 @@ func (s *Service) RegisterFinish(ctx context.Context, req RegisterFinishRequest)
 			SignCount:  created.Authenticator.SignCount,
 			Attachment: created.Authenticator.Attachment,
 		},
+		Extensions: KeyExtensions{RK: created.Extensions.RK},
 	}
-	stored := Credential{WebAuthn: key, Name: deviceName, CreatedAt: now, LastUsedAt: now, Challenge: challengeTag(session.Challenge)}
+	stored := Credential{
+		WebAuthn: key, Name: deviceName, CreatedAt: now, LastUsedAt: now, Challenge: challengeTag(session.Challenge),
+		AttestationVerified: attested.Verified, Description: attested.Description,
+	}
 	if stored.Name == "" {
 		stored.Name = DefaultDeviceName(key, now)
 	}
+	written := false
 	err = s.updateUser(ctx, user, func(u *User) outcome {
 		if i := u.Find(key.ID); i >= 0 {
-			if u.Credentials[i].Challenge == stored.Challenge {
+			if u.Credentials[i].Challenge == challengeTag(session.Challenge) {
+				// A retry whose first call stored the passkey but did not
+				// get to record its result.
 				stored = u.Credentials[i]
 				return keep
 			}
@@ -241,21 +263,35 @@ func (s *Service) RegisterFinish(ctx context.Context, req RegisterFinishRequest)
 			return refuse(Errorf(CodeDeviceLimit, "the user has %d passkeys, the limit is %d", len(u.Credentials), s.opts.DeviceLimit))
 		}
 		u.Credentials = append(u.Credentials, stored)
+		written = true
 		return write
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.event(ctx, EventRegistered, user.ID, stored)
-	return registerResult(stored, len(user.Credentials)), nil
+	if written {
+		s.event(ctx, EventRegistered, user.ID, stored)
+	}
+	result := &Result{
+		ObjectID:      user.ID,
+		CredentialID:  stored.WebAuthn.ID,
+		DeviceName:    stored.Name,
+		DeviceCount:   len(user.Credentials),
+		PasskeySynced: stored.WebAuthn.Flags.BackupState,
+	}
+	s.setResult(ctx, session, result)
+	return registerResult(result, s.signals(user)), nil
 }
 
-func registerResult(c Credential, deviceCount int) *RegisterResult {
+// registerResult is the answer of a registration with the user's signals
+// as they are now.
+func registerResult(r *Result, signals Signals) *RegisterResult {
 	return &RegisterResult{
-		CredentialID:  encodeID(c.WebAuthn.ID),
-		DeviceName:    c.Name,
-		DeviceCount:   deviceCount,
-		PasskeySynced: c.WebAuthn.Flags.BackupState,
+		CredentialID:  encodeID(r.CredentialID),
+		DeviceName:    r.DeviceName,
+		DeviceCount:   r.DeviceCount,
+		PasskeySynced: r.PasskeySynced,
+		Signals:       signals,
 	}
 }
 
@@ -264,6 +300,8 @@ func registerResult(c Credential, deviceCount int) *RegisterResult {
 type LoginBeginRequest struct {
 	ObjectID  string
 	Mediation string
+	// Hints are security-key, client-device or hybrid, in order.
+	Hints []string
 	// CorrelationID is the B2C journey; the finish must carry the same.
 	CorrelationID string
 }
@@ -276,6 +314,10 @@ func (s *Service) LoginBegin(ctx context.Context, req LoginBeginRequest) (*Begin
 	case protocol.MediationDefault, protocol.MediationConditional, protocol.MediationOptional, protocol.MediationRequired:
 	default:
 		return nil, Errorf(CodeInvalidRequest, "mediation must be empty, conditional, optional or required")
+	}
+	hints, err := parseHints(req.Hints)
+	if err != nil {
+		return nil, err
 	}
 	correlationID, err := checkCorrelationID(req.CorrelationID)
 	if err != nil {
@@ -299,14 +341,15 @@ func (s *Service) LoginBegin(ctx context.Context, req LoginBeginRequest) (*Begin
 	// The session is sealed into the challenge: nothing is written, so a
 	// page load (every visit to the sign-in page, bots included) costs no
 	// storage at all.
-	challenge, err := s.newChallenge(Login, req.ObjectID, correlationID)
+	challenge, err := s.newChallenge(&Session{Ceremony: Login, UserID: req.ObjectID, CorrelationID: correlationID})
 	if err != nil {
 		return nil, err
 	}
+	opts := append(loginOptions(hints), webauthn.WithChallenge(challenge))
 	if user == nil {
-		assertion, _, err = s.webauthn.BeginDiscoverableMediatedLogin(mediation, webauthn.WithChallenge(challenge))
+		assertion, _, err = s.webauthn.BeginDiscoverableMediatedLogin(mediation, opts...)
 	} else {
-		assertion, _, err = s.webauthn.BeginMediatedLogin(webauthnUser{user: user}, mediation, webauthn.WithChallenge(challenge))
+		assertion, _, err = s.webauthn.BeginMediatedLogin(webauthnUser{user: user}, mediation, opts...)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("beginning login: %w", err)
@@ -338,25 +381,27 @@ type LoginResult struct {
 	DeviceName    string
 	UserVerified  bool
 	PasskeySynced bool
+	Signals       Signals
 }
 
 // LastUsedGranularity is how stale a passkey's last-used time may get
 // before a login writes it: a login whose sign counter and flags are
-// unchanged (synced passkeys report a counter of 0) writes nothing unless
-// the stored time is older than this.
+// unchanged (synced passkeys report a counter of 0) writes nothing to the
+// user's record unless the stored time is older than this.
 const LastUsedGranularity = time.Hour
 
 // LoginFinish verifies the assertion against its session and the stored
 // passkey, refuses a sign counter that did not increase, marks the
-// session used, and writes the user's record when something it keeps
-// changed (counter, flags, a last use older than LastUsedGranularity). An
-// identical retry within the retry window gets the first call's answer
-// again, from the session's mark, with nothing written.
+// session used with its result, and writes the user's record only when
+// something it keeps changed (sign counter, flags, a last use older than
+// LastUsedGranularity). An identical retry within the retry window gets
+// the first call's result again, with nothing verified or written.
 //
-// A login is verified before its session is marked: the mark carries the
-// outcome, so that a retry is answered from it even when the record was
-// not written. A request refused before the mark (a bad signature, an
-// unknown passkey) does not use the session up.
+// A login is verified before its session is marked, so that the mark
+// carries the result from the start: a retry is answered from it even
+// when the record was not written. A request refused before the mark (a
+// bad signature, an unknown passkey, a cloned authenticator) does not
+// use the session up, and its retry runs the ceremony again.
 func (s *Service) LoginFinish(ctx context.Context, req LoginFinishRequest) (res *LoginResult, err error) {
 	defer func() { s.refused(ctx, "login", req.ObjectID, err) }()
 	if req.ObjectID != "" {
@@ -375,138 +420,154 @@ func (s *Service) LoginFinish(ctx context.Context, req LoginFinishRequest) (res 
 	if err != nil {
 		return nil, err
 	}
+	mark := Claim{Digest: digest("login", req.ObjectID, req.CorrelationID, req.Credential), At: s.opts.Now().UTC()}
 	owner, err := s.owner(ctx, session, req.ObjectID, parsed)
 	if err != nil {
 		return nil, err
 	}
-	requestDigest := digest("login", req.ObjectID, req.CorrelationID, req.Credential)
-	now := s.opts.Now().UTC()
 	if s.marksInRecords && session.UserID != "" {
-		return s.namedLoginMarkedInRecord(ctx, session, owner, parsed, requestDigest, now)
+		return s.namedLoginMarkedInRecord(ctx, session, owner, parsed, mark)
 	}
-	var (
-		first Claim
-		retry bool
-	)
-	if s.expired(session, now) {
-		// Only the retry of a first attempt made in time is answered.
-		if first, err = s.claimExpired(ctx, session, requestDigest, now); err != nil {
+	if s.expired(session, mark.At) {
+		// Only the retry of a first attempt made in time is answered: the
+		// claim finds its mark, or marks this one expired.
+		first, _, err := s.claim(ctx, session, mark)
+		if err != nil {
 			return nil, err
 		}
-		if retry = true; !rerun(first.Outcome) {
-			return s.answerLoginRetry(ctx, owner, parsed.RawID, first)
+		if first.Result != nil {
+			return loginResult(first.Result, s.currentSignals(ctx, first.Result.ObjectID)), nil
 		}
+		// The first attempt, in time, did not succeed: run it again.
 	}
 	user, err := s.getUser(ctx, owner)
 	if err != nil {
 		return nil, err
 	}
-	v, err := s.verifyAssertion(session, user, parsed)
+	v, err := s.verifyAssertion(ctx, session, user, parsed)
 	if err != nil {
 		return nil, err
 	}
-	// Mark the session used, with the outcome a retry is answered with.
-	mark := Claim{Digest: requestDigest, At: now, Outcome: OutcomeSucceeded}
-	if cloned(v.counter, user.Credentials[v.index].WebAuthn.Authenticator.SignCount) {
-		mark.Outcome = CodeCredentialRejected
-	}
-	if !retry {
+	var first Claim
+	if !v.cloned {
+		// Mark the session used, with the result a retry is answered
+		// with. A cloned authenticator's login is refused below without a
+		// mark, so its retry is refused again.
+		mark.Result = v.result(user)
+		var retry bool
 		if first, retry, err = s.claim(ctx, session, mark); err != nil {
 			return nil, err
 		}
-		if retry && !rerun(first.Outcome) {
-			return s.answerLoginRetry(ctx, owner, parsed.RawID, first)
+		if retry && first.Result != nil {
+			return loginResult(first.Result, s.currentSignals(ctx, first.Result.ObjectID)), nil
 		}
-		// An identical retry of a first call whose write failed makes
-		// the write.
+		// This call won the mark, or retries a first call that did not
+		// succeed: it records the use.
 	}
 	var used Credential
+	written := false
 	err = s.updateUser(ctx, user, func(u *User) outcome {
-		return s.recordLogin(u, parsed.RawID, v, now, &used)
+		decided := s.recordLogin(u, parsed.RawID, session, v, mark.At, &used)
+		written = decided.write && decided.refusal == nil
+		return decided
 	})
-	if final := outcomeOf(err); final != first.Outcome {
-		// The mark says another outcome than this call's (its write
-		// failed, or this call made the write a failed first call did
-		// not): a retry is answered with this one. Best effort: should
-		// this fail too, a retry is answered as the mark says.
-		if serr := s.store.SetOutcome(ctx, session.Challenge, final); serr != nil {
-			s.opts.Logger.WarnContext(ctx, "recording the outcome of a login on its session", slog.String("error", serr.Error()))
-		}
+	switch {
+	case v.cloned:
+	case err != nil:
+		// The mark promised a result the write did not make: a retry
+		// runs the ceremony again.
+		s.setResult(ctx, session, nil)
+	case first.Result == nil:
+		// A retry of a first call that did not succeed: its result now.
+		s.setResult(ctx, session, mark.Result)
 	}
-	return s.loginAnswer(ctx, user.ID, used, v, err)
+	return s.loginAnswer(ctx, user, used, v, written, mark.Result, err)
 }
 
 // namedLoginMarkedInRecord finishes a login begun for a user on a store
 // that keeps a named login's mark in the user's record (MarksInRecords):
 // the mark is written by the replace that records the use, so the finish
-// is one read and one write. Every request on the session is for the same
-// record, whose version makes the mark single-use.
-func (s *Service) namedLoginMarkedInRecord(ctx context.Context, session *Session, owner string, parsed *protocol.ParsedCredentialAssertionData, requestDigest string, now time.Time) (*LoginResult, error) {
+// is one read and one write. Every request on the session is for that
+// one record, whose version makes the mark single-use.
+func (s *Service) namedLoginMarkedInRecord(ctx context.Context, session *Session, owner string, parsed *protocol.ParsedCredentialAssertionData, mark Claim) (*LoginResult, error) {
 	tag := challengeTag(session.Challenge)
 	user, err := s.getUser(ctx, owner)
 	if err != nil {
 		return nil, err
 	}
 	answerMarked := func(m *Mark) (*LoginResult, error) {
-		first := Claim{Digest: m.Digest, At: m.At, Outcome: m.Outcome}
-		if first.Digest != requestDigest {
+		switch {
+		case m.Digest != mark.Digest:
 			return nil, Errorf(CodeChallengeUsed, "the challenge session was already used by another request")
-		}
-		if now.Sub(first.At) > s.opts.RetryWindow {
+		case mark.At.Sub(m.At) > s.opts.RetryWindow:
 			return nil, Errorf(CodeChallengeUsed, "the challenge session was used %s ago; a retry is answered for %s",
-				now.Sub(first.At).Round(time.Second), s.opts.RetryWindow)
+				mark.At.Sub(m.At).Round(time.Second), s.opts.RetryWindow)
+		case m.Result == nil:
+			return nil, Errorf(CodeCredentialRejected, "the first call on this challenge session was refused; so is its retry")
 		}
-		return s.answerLoginRetry(ctx, owner, parsed.RawID, first)
+		return loginResult(m.Result, s.signals(user)), nil
 	}
 	if m := user.findMark(tag); m != nil {
 		return answerMarked(m)
 	}
-	if s.expired(session, now) {
+	if s.expired(session, mark.At) {
 		return nil, Errorf(CodeChallengeExpired, "the challenge session expired at %s", session.ExpiresAt.Format(time.RFC3339))
 	}
-	v, err := s.verifyAssertion(session, user, parsed)
+	v, err := s.verifyAssertion(ctx, session, user, parsed)
 	if err != nil {
 		return nil, err
 	}
 	var (
-		used   Credential
-		marked *Mark
+		used    Credential
+		marked  *Mark
+		written bool
 	)
-	mark := Mark{Tag: tag, Digest: requestDigest, At: now, Until: session.ExpiresAt.Add(s.opts.RetryWindow)}
+	result := v.result(user)
 	err = s.updateUser(ctx, user, func(u *User) outcome {
 		if m := u.findMark(tag); m != nil {
 			marked = m // another request on this session wrote first
 			return keep
 		}
-		decided := s.recordLogin(u, parsed.RawID, v, now, &used)
-		if !decided.write {
-			if ErrorCode(decided.refusal) == CodeCredentialUnknown {
-				return decided // nothing to mark: the passkey is gone
-			}
-			decided.write = true
+		decided := s.recordLogin(u, parsed.RawID, session, v, mark.At, &used)
+		if !decided.write && decided.refusal != nil {
+			return decided // nothing to mark: the passkey is gone
 		}
-		mark.Outcome = outcomeOf(decided.refusal)
-		u.addMark(mark, now)
-		decided.use = false // the mark must be durable
-		return decided
+		m := Mark{Tag: tag, Digest: mark.Digest, At: mark.At, Until: session.ExpiresAt.Add(s.opts.RetryWindow)}
+		if decided.refusal == nil {
+			m.Result = result
+		}
+		u.addMark(m, mark.At)
+		written = decided.refusal == nil
+		return outcome{write: true, refusal: decided.refusal} // the mark is durable
 	})
 	if marked != nil {
 		return answerMarked(marked)
 	}
-	return s.loginAnswer(ctx, user.ID, used, v, err)
+	return s.loginAnswer(ctx, user, used, v, written, result, err)
 }
 
 // verified is what verifying an assertion found.
 type verified struct {
-	index     int // of the credential in the record
-	validated *webauthn.Credential
-	counter   uint32
-	flipped   bool // the backup-eligible flag differs from the stored one
+	validated  *webauthn.Credential
+	counter    uint32
+	flipped    bool // the backup-eligible flag differs from the stored one
+	cloned     bool // the counter did not increase over the record read
+	uv, synced bool
+	id         []byte
+}
+
+// result is the answer of the verified login for the user.
+func (v verified) result(user *User) *Result {
+	r := &Result{ObjectID: user.ID, CredentialID: v.id, UserVerified: v.uv, PasskeySynced: v.synced}
+	if i := user.Find(v.id); i >= 0 {
+		r.DeviceName = user.Credentials[i].Name
+	}
+	return r
 }
 
 // verifyAssertion checks the assertion against the session and the
-// user's passkey.
-func (s *Service) verifyAssertion(session *Session, user *User, parsed *protocol.ParsedCredentialAssertionData) (verified, error) {
+// user's passkey, and the authenticator policy.
+func (s *Service) verifyAssertion(ctx context.Context, session *Session, user *User, parsed *protocol.ParsedCredentialAssertionData) (verified, error) {
 	i := user.Find(parsed.RawID)
 	if i < 0 {
 		return verified{}, Errorf(CodeCredentialUnknown, "the user has no passkey with this credential id")
@@ -519,34 +580,56 @@ func (s *Service) verifyAssertion(session *Session, user *User, parsed *protocol
 	verifying := cloneUser(user)
 	flipped := verifying.Credentials[i].WebAuthn.Flags.BackupEligible != asserted
 	verifying.Credentials[i].WebAuthn.Flags.BackupEligible = asserted
-	wu := webauthnUser{user: verifying}
-	data := s.sessionData(session)
-	var (
-		validated *webauthn.Credential
-		err       error
-	)
-	if session.UserID != "" {
-		validated, err = s.webauthn.ValidateLogin(wu, data, parsed)
-	} else {
-		_, validated, err = s.webauthn.ValidatePasskeyLogin(func(_, _ []byte) (webauthn.User, error) { return wu, nil }, data, parsed)
-	}
+	// A usernameless session names no user; the owner found from the
+	// user handle (which go-webauthn still checks when present) or the
+	// index is the one the assertion is verified for.
+	validated, err := s.webauthn.ValidateLogin(webauthnUser{user: verifying}, s.sessionData(session, user.ID), parsed)
 	if err != nil {
 		return verified{}, rejected("verifying the assertion", err)
 	}
-	return verified{index: i, validated: validated, counter: parsed.Response.AuthenticatorData.Counter, flipped: flipped}, nil
+	if s.opts.Policy != nil {
+		stored := user.Credentials[i]
+		stored.WebAuthn.Flags = validated.Flags
+		if err := s.opts.Policy.Login(ctx, &stored); err != nil {
+			return verified{}, err
+		}
+	}
+	flags := parsed.Response.AuthenticatorData.Flags
+	counter := parsed.Response.AuthenticatorData.Counter
+	return verified{
+		validated: validated, counter: counter, flipped: flipped,
+		// A counter this session's first call recorded is no clone.
+		cloned: cloned(counter, user.Credentials[i].WebAuthn.Authenticator.SignCount) &&
+			user.Credentials[i].Challenge != challengeTag(session.Challenge),
+		uv:     flags.HasUserVerified(), synced: flags.HasBackupState(), id: parsed.RawID,
+	}, nil
+}
+
+// cloned reports a sign counter that did not increase over the stored
+// one; a counter of 0 on both sides means the authenticator keeps none.
+func cloned(counter, stored uint32) bool {
+	return counter <= stored && (counter != 0 || stored != 0)
 }
 
 // recordLogin applies a verified login to the record: a counter that did
 // not increase is refused and the clone warning kept (durably); otherwise
-// the counter, flags and last use are recorded (as a use), or nothing is
-// written when none of them changed enough. used is the credential as
-// the login left it.
-func (s *Service) recordLogin(u *User, credentialID []byte, v verified, now time.Time, used *Credential) outcome {
+// the counter, flags and last use are recorded as a use, with the
+// session's tag so that a retry finds it done, or nothing is written when
+// none of them changed enough. used is the credential as the login left
+// it.
+func (s *Service) recordLogin(u *User, credentialID []byte, session *Session, v verified, now time.Time, used *Credential) outcome {
 	i := u.Find(credentialID)
 	if i < 0 {
 		return refuse(Errorf(CodeCredentialUnknown, "the passkey was removed during the login"))
 	}
 	c := &u.Credentials[i]
+	tag := challengeTag(session.Challenge)
+	if c.Challenge == tag {
+		// A retry whose first call recorded the use but did not get to
+		// record its result.
+		*used = *c
+		return keep
+	}
 	if stored := c.WebAuthn.Authenticator.SignCount; cloned(v.counter, stored) {
 		c.WebAuthn.Authenticator.CloneWarning = true
 		*used = *c
@@ -563,71 +646,41 @@ func (s *Service) recordLogin(u *User, credentialID []byte, v verified, now time
 		return keep
 	}
 	c.LastUsedAt = now
+	c.Challenge = tag
 	*used = *c
 	return recordUse
 }
 
 // loginAnswer logs the login's security events and answers it.
-func (s *Service) loginAnswer(ctx context.Context, userID string, used Credential, v verified, err error) (*LoginResult, error) {
-	if used.WebAuthn.Authenticator.CloneWarning && ErrorCode(err) == CodeCredentialRejected {
-		s.event(ctx, EventCloneWarning, userID, used, slog.Uint64("receivedCount", uint64(v.counter)))
+func (s *Service) loginAnswer(ctx context.Context, user *User, used Credential, v verified, written bool, result *Result, err error) (*LoginResult, error) {
+	if v.cloned && ErrorCode(err) == CodeCredentialRejected {
+		s.event(ctx, EventCloneWarning, user.ID, used, slog.Uint64("receivedCount", uint64(v.counter)))
 	}
 	if err != nil {
 		return nil, err
 	}
-	if v.flipped {
-		s.event(ctx, EventBackupFlagChanged, userID, used)
+	if v.flipped && written {
+		s.event(ctx, EventBackupFlagChanged, user.ID, used)
 	}
-	s.event(ctx, EventSignedIn, userID, used)
-	return loginResult(userID, used), nil
+	s.event(ctx, EventSignedIn, user.ID, used)
+	return loginResult(result, s.signals(user)), nil
 }
 
-// outcomeOf is the outcome a session's mark keeps of a call that ended
-// with err.
-func outcomeOf(err error) Code {
-	if err == nil {
-		return OutcomeSucceeded
-	}
-	return ErrorCode(err)
+// expired reports whether the session's time ran out before now.
+func (s *Service) expired(session *Session, now time.Time) bool {
+	return now.After(session.ExpiresAt)
 }
 
-// rerun reports a first call whose identical retry runs the call again
-// rather than answering its outcome: one that failed on storage (or has
-// not said how it ended), so that nothing it meant to write was written.
-func rerun(first Code) bool {
-	return first == "" || first == CodeStorageUnavailable || first == CodeInternal
-}
-
-// cloned reports a sign counter that did not increase over the stored
-// one; a counter of 0 on both sides means the authenticator keeps none.
-func cloned(counter, stored uint32) bool {
-	return counter <= stored && (counter != 0 || stored != 0)
-}
-
-// answerLoginRetry answers an identical retry of a login with the first
-// call's outcome: a success is answered from the record as it stands.
-func (s *Service) answerLoginRetry(ctx context.Context, owner string, credentialID []byte, first Claim) (*LoginResult, error) {
-	if first.Outcome != OutcomeSucceeded {
-		return nil, refusedFirst(first)
-	}
-	user, err := s.getUser(ctx, owner)
-	if err != nil {
-		return nil, err
-	}
-	i := user.Find(credentialID)
-	if i < 0 {
-		return nil, Errorf(CodeCredentialUnknown, "the passkey was removed since the first call")
-	}
-	return loginResult(user.ID, user.Credentials[i]), nil
-}
-
-func loginResult(objectID string, c Credential) *LoginResult {
+// loginResult is the answer of a login with the user's signals as they
+// are now.
+func loginResult(r *Result, signals Signals) *LoginResult {
 	return &LoginResult{
-		ObjectID:      objectID,
-		CredentialID:  encodeID(c.WebAuthn.ID),
-		DeviceName:    c.Name,
-		UserVerified:  c.WebAuthn.Flags.UserVerified,
-		PasskeySynced: c.WebAuthn.Flags.BackupState,
+		ObjectID:      r.ObjectID,
+		CredentialID:  encodeID(r.CredentialID),
+		DeviceName:    r.DeviceName,
+		UserVerified:  r.UserVerified,
+		PasskeySynced: r.PasskeySynced,
+		Signals:       signals,
 	}
 }
 

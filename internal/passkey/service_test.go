@@ -3,6 +3,7 @@ package passkey_test
 import (
 	"context"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -19,11 +20,11 @@ var iCloudAAGUID = [16]byte{0xfb, 0xfc, 0x30, 0x07, 0x15, 0x4e, 0x4e, 0xcc, 0x8c
 func TestRegisterBeginOptions(t *testing.T) {
 	h := newHarness(t, 10)
 	ctx := context.Background()
-	first := h.register(t, newAuthenticator(t), "user-a")
-	second := h.register(t, newAuthenticator(t), "user-a")
-	h.register(t, newAuthenticator(t), "user-b")
+	first := h.register(t, newAuthenticator(t), userA)
+	second := h.register(t, newAuthenticator(t), userA)
+	h.register(t, newAuthenticator(t), userB)
 
-	res, err := h.svc.RegisterBegin(ctx, passkey.RegisterBeginRequest{ObjectID: "user-a", UserName: "a@example.com"})
+	res, err := h.svc.RegisterBegin(ctx, passkey.RegisterBeginRequest{ObjectID: userA, UserName: "a@example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +35,7 @@ func TestRegisterBeginOptions(t *testing.T) {
 	if opts.RelyingParty.ID != "localhost" {
 		t.Errorf("rp.id %q, want localhost", opts.RelyingParty.ID)
 	}
-	if opts.User.ID != b64([]byte("user-a")) || opts.User.Name != "a@example.com" || opts.User.DisplayName != "a@example.com" {
+	if opts.User.ID != b64([]byte(userA)) || opts.User.Name != "a@example.com" || opts.User.DisplayName != "a@example.com" {
 		t.Errorf("user %+v, want id base64url(user-a), name and displayName a@example.com", opts.User)
 	}
 	if len(opts.Challenge) < 16 {
@@ -48,7 +49,7 @@ func TestRegisterBeginOptions(t *testing.T) {
 		t.Errorf("excludeCredentials %v, want exactly %s and %s", excluded, first.CredentialID, second.CredentialID)
 	}
 
-	fresh := creationOptions(t, h.registerBegin(t, "user-new"))
+	fresh := creationOptions(t, h.registerBegin(t, userNew))
 	if len(fresh.CredentialExcludeList) != 0 {
 		t.Errorf("a new user's excludeCredentials: %v, want none", fresh.CredentialExcludeList)
 	}
@@ -62,9 +63,13 @@ func TestRegisterBeginRefusals(t *testing.T) {
 	}{
 		{name: "no objectId", req: passkey.RegisterBeginRequest{UserName: "a"}, want: passkey.CodeInvalidRequest},
 		{name: "objectId with a slash", req: passkey.RegisterBeginRequest{ObjectID: "a/b", UserName: "a"}, want: passkey.CodeInvalidRequest},
+		{name: "objectId dot", req: passkey.RegisterBeginRequest{ObjectID: ".", UserName: "a"}, want: passkey.CodeInvalidRequest},
+		{name: "objectId dot dot", req: passkey.RegisterBeginRequest{ObjectID: "..", UserName: "a"}, want: passkey.CodeInvalidRequest},
+		{name: "objectId not a GUID", req: passkey.RegisterBeginRequest{ObjectID: "user-a", UserName: "a"}, want: passkey.CodeInvalidRequest},
+		{name: "objectId a GUID with braces", req: passkey.RegisterBeginRequest{ObjectID: "{0b5c2f9e-7d4a-4c1e-9a35-2f6d1c8e4b70}", UserName: "a"}, want: passkey.CodeInvalidRequest},
 		{name: "objectId too long", req: passkey.RegisterBeginRequest{ObjectID: strings.Repeat("a", 65), UserName: "a"}, want: passkey.CodeInvalidRequest},
-		{name: "blank userName", req: passkey.RegisterBeginRequest{ObjectID: "a", UserName: "  "}, want: passkey.CodeInvalidRequest},
-		{name: "control character in displayName", req: passkey.RegisterBeginRequest{ObjectID: "a", UserName: "a", DisplayName: "a\x00"}, want: passkey.CodeInvalidRequest},
+		{name: "blank userName", req: passkey.RegisterBeginRequest{ObjectID: userA, UserName: "  "}, want: passkey.CodeInvalidRequest},
+		{name: "userName of invisible characters only", req: passkey.RegisterBeginRequest{ObjectID: userA, UserName: "\u200b\u202e\ufeff\x00"}, want: passkey.CodeInvalidRequest},
 	}
 	h := newHarness(t, 10)
 	for _, tt := range tests {
@@ -84,7 +89,7 @@ func TestRegisterFinish(t *testing.T) {
 		wantSynced bool
 	}{
 		{name: "unknown platform authenticator", wantName: "Passkey", wantSynced: true},
-		{name: "known AAGUID", opts: []softauthn.Option{softauthn.WithAAGUID(iCloudAAGUID)}, wantName: "iCloud Keychain", wantSynced: true},
+		{name: "known AAGUID", opts: []softauthn.Option{softauthn.WithAAGUID(iCloudAAGUID)}, wantName: "Apple Passwords", wantSynced: true},
 		{name: "security key", opts: []softauthn.Option{softauthn.WithTransports("usb", "nfc"), softauthn.WithBackup(false, false), softauthn.WithAttestation(softauthn.AttestationPacked)}, wantName: "Security key"},
 		{name: "named by the user", deviceName: "My phone", wantSynced: true},
 		{name: "eligible but not synced", opts: []softauthn.Option{softauthn.WithBackup(true, false)}, wantName: "Passkey"},
@@ -93,8 +98,8 @@ func TestRegisterFinish(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, 10)
 			a := newAuthenticator(t, tt.opts...)
-			cred := attest(t, a, h.registerBegin(t, "user-a"))
-			res, err := h.svc.RegisterFinish(context.Background(), passkey.RegisterFinishRequest{ObjectID: "user-a", Credential: cred, DeviceName: tt.deviceName})
+			cred := attest(t, a, h.registerBegin(t, userA))
+			res, err := h.svc.RegisterFinish(context.Background(), passkey.RegisterFinishRequest{ObjectID: userA, Credential: cred, DeviceName: tt.deviceName})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -111,7 +116,7 @@ func TestRegisterFinish(t *testing.T) {
 			if res.DeviceCount != 1 || res.PasskeySynced != tt.wantSynced {
 				t.Errorf("deviceCount %d passkeySynced %v, want 1 and %v", res.DeviceCount, res.PasskeySynced, tt.wantSynced)
 			}
-			devices, err := h.svc.Devices(context.Background(), "user-a")
+			devices, err := h.svc.Devices(context.Background(), userA)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -135,38 +140,38 @@ func TestRegisterFinishRefusals(t *testing.T) {
 		{name: "no UP", ceremony: []softauthn.CeremonyOption{softauthn.WithoutUP()}, want: passkey.CodeCredentialRejected},
 		{name: "wrong origin", ceremony: []softauthn.CeremonyOption{softauthn.WithOrigin("https://evil.example")}, want: passkey.CodeCredentialRejected},
 		{name: "bad attestation signature", opts: []softauthn.Option{softauthn.WithAttestation(softauthn.AttestationPacked)}, ceremony: []softauthn.CeremonyOption{softauthn.WithBadSignature()}, want: passkey.CodeCredentialRejected},
-		{name: "another user finishes", objectID: "user-b", want: passkey.CodeUserMismatch},
+		{name: "another user finishes", objectID: userB, want: passkey.CodeUserMismatch},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, 10)
-			cred := attest(t, newAuthenticator(t, tt.opts...), h.registerBegin(t, "user-a"), tt.ceremony...)
+			cred := attest(t, newAuthenticator(t, tt.opts...), h.registerBegin(t, userA), tt.ceremony...)
 			objectID := tt.objectID
 			if objectID == "" {
-				objectID = "user-a"
+				objectID = userA
 			}
 			_, err := h.svc.RegisterFinish(context.Background(), passkey.RegisterFinishRequest{ObjectID: objectID, Credential: cred})
 			wantCode(t, err, tt.want)
-			if _, err := h.store.GetUser(context.Background(), "user-a"); err == nil {
+			if _, err := h.store.GetUser(context.Background(), userA); err == nil {
 				t.Error("a refused registration stored the user")
 			}
 		})
 	}
 	t.Run("not JSON", func(t *testing.T) {
 		h := newHarness(t, 10)
-		_, err := h.svc.RegisterFinish(context.Background(), passkey.RegisterFinishRequest{ObjectID: "user-a", Credential: "{"})
+		_, err := h.svc.RegisterFinish(context.Background(), passkey.RegisterFinishRequest{ObjectID: userA, Credential: "{"})
 		wantCode(t, err, passkey.CodeCredentialRejected)
 	})
 }
 
 func TestLoginBegin(t *testing.T) {
 	h := newHarness(t, 10)
-	first := h.register(t, newAuthenticator(t), "user-a")
-	second := h.register(t, newAuthenticator(t), "user-a")
-	h.register(t, newAuthenticator(t), "user-b")
+	first := h.register(t, newAuthenticator(t), userA)
+	second := h.register(t, newAuthenticator(t), userA)
+	h.register(t, newAuthenticator(t), userB)
 
 	t.Run("named", func(t *testing.T) {
-		res := h.loginBegin(t, "user-a", "")
+		res := h.loginBegin(t, userA, "")
 		if !res.ForUser || res.DeviceCount != 2 {
 			t.Errorf("named %v deviceCount %d, want true and 2", res.ForUser, res.DeviceCount)
 		}
@@ -215,7 +220,7 @@ func TestLoginBegin(t *testing.T) {
 		mediation string
 		want      passkey.Code
 	}{
-		{name: "user without passkeys", objectID: "user-none", want: passkey.CodeNoDevices},
+		{name: "user without passkeys", objectID: userNone, want: passkey.CodeNoDevices},
 		{name: "unknown mediation", mediation: "silent-please", want: passkey.CodeInvalidRequest},
 		{name: "bad objectId", objectID: "a b", want: passkey.CodeInvalidRequest},
 	}
@@ -230,8 +235,8 @@ func TestLoginBegin(t *testing.T) {
 func TestLoginFinish(t *testing.T) {
 	h := newHarness(t, 10)
 	a := newAuthenticator(t)
-	regA := h.register(t, a, "user-a")
-	regB := h.register(t, a, "user-b") // the same provider holds both users' passkeys
+	regA := h.register(t, a, userA)
+	regB := h.register(t, a, userB) // the same provider holds both users' passkeys
 	ctx := context.Background()
 
 	tests := []struct {
@@ -245,13 +250,13 @@ func TestLoginFinish(t *testing.T) {
 		wantCredID  string
 		wantNameSub string
 	}{
-		{name: "named", beginFor: "user-a", finishAs: "user-a", credential: regA.CredentialID, wantOwner: "user-a", wantCredID: regA.CredentialID},
-		{name: "usernameless", credential: regB.CredentialID, wantOwner: "user-b", wantCredID: regB.CredentialID},
-		{name: "conditional", mediation: "conditional", credential: regA.CredentialID, wantOwner: "user-a", wantCredID: regA.CredentialID},
-		{name: "usernameless with the owner's objectId", finishAs: "user-b", credential: regB.CredentialID, wantOwner: "user-b", wantCredID: regB.CredentialID},
-		{name: "usernameless with another objectId", finishAs: "user-a", credential: regB.CredentialID, want: passkey.CodeUserMismatch},
-		{name: "named, finished as another user", beginFor: "user-a", finishAs: "user-b", credential: regA.CredentialID, want: passkey.CodeUserMismatch},
-		{name: "named, finished without objectId", beginFor: "user-a", credential: regA.CredentialID, want: passkey.CodeInvalidRequest},
+		{name: "named", beginFor: userA, finishAs: userA, credential: regA.CredentialID, wantOwner: userA, wantCredID: regA.CredentialID},
+		{name: "usernameless", credential: regB.CredentialID, wantOwner: userB, wantCredID: regB.CredentialID},
+		{name: "conditional", mediation: "conditional", credential: regA.CredentialID, wantOwner: userA, wantCredID: regA.CredentialID},
+		{name: "usernameless with the owner's objectId", finishAs: userB, credential: regB.CredentialID, wantOwner: userB, wantCredID: regB.CredentialID},
+		{name: "usernameless with another objectId", finishAs: userA, credential: regB.CredentialID, want: passkey.CodeUserMismatch},
+		{name: "named, finished as another user", beginFor: userA, finishAs: userB, credential: regA.CredentialID, want: passkey.CodeUserMismatch},
+		{name: "named, finished without objectId", beginFor: userA, credential: regA.CredentialID, want: passkey.CodeInvalidRequest},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -282,25 +287,30 @@ func TestLoginFinish(t *testing.T) {
 	t.Run("named login cannot use another user's passkey", func(t *testing.T) {
 		// The authenticator is made to sign with B's passkey although the
 		// options only allow A's.
-		begin := h.loginBegin(t, "user-a", "")
+		begin := h.loginBegin(t, userA, "")
 		opts := requestOptions(t, string(begin.Options))
 		opts.Response.AllowedCredentials = nil
 		raw, _ := json.Marshal(opts)
 		cred := getAssertion(t, a, string(raw), softauthn.WithCredentialID(mustDecode(t, regB.CredentialID)))
-		_, err := h.svc.LoginFinish(ctx, passkey.LoginFinishRequest{ObjectID: "user-a", Credential: cred})
+		_, err := h.svc.LoginFinish(ctx, passkey.LoginFinishRequest{ObjectID: userA, Credential: cred})
 		wantCode(t, err, passkey.CodeCredentialUnknown)
 	})
-	t.Run("usernameless without user handle", func(t *testing.T) {
+	t.Run("usernameless without user handle finds the owner by the index", func(t *testing.T) {
 		begin := h.loginBegin(t, "", "")
 		cred := getAssertion(t, a, string(begin.Options), softauthn.WithoutUserHandle())
-		_, err := h.svc.LoginFinish(ctx, passkey.LoginFinishRequest{Credential: cred})
-		wantCode(t, err, passkey.CodeCredentialRejected)
+		res, err := h.svc.LoginFinish(ctx, passkey.LoginFinishRequest{Credential: cred})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.user(t, res.ObjectID).Find(mustDecode(t, res.CredentialID)) < 0 {
+			t.Fatalf("LoginFinish = %+v: the user does not hold the credential", res)
+		}
 	})
 	t.Run("usernameless with a deleted passkey", func(t *testing.T) {
 		other := newAuthenticator(t)
-		reg := h.register(t, other, "user-c")
-		h.register(t, newAuthenticator(t), "user-c")
-		if _, err := h.svc.DeleteDevice(ctx, "user-c", reg.CredentialID); err != nil {
+		reg := h.register(t, other, userC)
+		h.register(t, newAuthenticator(t), userC)
+		if _, err := h.svc.DeleteDevice(ctx, userC, reg.CredentialID); err != nil {
 			t.Fatal(err)
 		}
 		begin := h.loginBegin(t, "", "")
@@ -318,17 +328,16 @@ func TestLoginFinishRejects(t *testing.T) {
 		{name: "no UP", ceremony: []softauthn.CeremonyOption{softauthn.WithoutUP()}},
 		{name: "bad signature", ceremony: []softauthn.CeremonyOption{softauthn.WithBadSignature()}},
 		{name: "wrong origin", ceremony: []softauthn.CeremonyOption{softauthn.WithOrigin("https://evil.example")}},
-		{name: "backup eligibility changed", ceremony: []softauthn.CeremonyOption{softauthn.WithBackupFlags(false, false)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, 10)
 			a := newAuthenticator(t)
-			h.register(t, a, "user-a")
-			before := h.user(t, "user-a")
-			_, err := h.login(t, a, "user-a", tt.ceremony...)
+			h.register(t, a, userA)
+			before := h.user(t, userA)
+			_, err := h.login(t, a, userA, tt.ceremony...)
 			wantCode(t, err, passkey.CodeCredentialRejected)
-			after := h.user(t, "user-a")
+			after := h.user(t, userA)
 			if after.Version != before.Version {
 				t.Errorf("a refused login changed the user record (version %s → %s)", before.Version, after.Version)
 			}
@@ -340,51 +349,52 @@ func TestSignCounter(t *testing.T) {
 	t.Run("backwards is refused and recorded", func(t *testing.T) {
 		h := newHarness(t, 10)
 		a := newAuthenticator(t)
-		h.register(t, a, "user-a")
-		if _, err := h.login(t, a, "user-a", softauthn.WithCounter(5)); err != nil {
+		h.register(t, a, userA)
+		if _, err := h.login(t, a, userA, softauthn.WithCounter(5)); err != nil {
 			t.Fatal(err)
 		}
-		begin := h.loginBegin(t, "user-a", "")
+		begin := h.loginBegin(t, userA, "")
 		cred := getAssertion(t, a, string(begin.Options), softauthn.WithCounter(3))
-		req := passkey.LoginFinishRequest{ObjectID: "user-a", Credential: cred}
+		req := passkey.LoginFinishRequest{ObjectID: userA, Credential: cred}
 		_, err := h.svc.LoginFinish(context.Background(), req)
 		wantCode(t, err, passkey.CodeCredentialRejected)
 
-		stored := h.user(t, "user-a").Credentials[0].WebAuthn.Authenticator
+		stored := h.user(t, userA).Credentials[0].WebAuthn.Authenticator
 		if !stored.CloneWarning || stored.SignCount != 5 {
 			t.Errorf("stored authenticator %+v, want cloneWarning and count 5", stored)
 		}
 		var line struct {
 			Level    string `json:"level"`
-			Msg      string `json:"msg"`
-			Stored   int    `json:"storedCount"`
+			Event    string `json:"event"`
+			Stored   int    `json:"signCount"`
 			Received int    `json:"receivedCount"`
 		}
 		found := false
 		for _, l := range strings.Split(h.logs.String(), "\n") {
-			if json.Unmarshal([]byte(l), &line) == nil && line.Level == "WARN" && strings.Contains(line.Msg, "sign counter") {
+			if json.Unmarshal([]byte(l), &line) == nil && line.Level == "WARN" && line.Event == passkey.EventCloneWarning {
 				found = line.Stored == 5 && line.Received == 3
 			}
 		}
 		if !found {
-			t.Errorf("no warn line with storedCount 5 and receivedCount 3 in the log:\n%s", h.logs.String())
+			t.Errorf("no clone warning event with signCount 5 and receivedCount 3 in the log:\n%s", h.logs.String())
 		}
+		// The retry of a refused call runs again, and is refused again.
 		_, err = h.svc.LoginFinish(context.Background(), req)
 		wantCode(t, err, passkey.CodeCredentialRejected)
 	})
 	t.Run("equal non-zero is refused", func(t *testing.T) {
 		h := newHarness(t, 10)
 		a := newAuthenticator(t)
-		h.register(t, a, "user-a")
-		_, err := h.login(t, a, "user-a", softauthn.WithCounter(1))
+		h.register(t, a, userA)
+		_, err := h.login(t, a, userA, softauthn.WithCounter(1))
 		wantCode(t, err, passkey.CodeCredentialRejected)
 	})
 	t.Run("always zero is accepted", func(t *testing.T) {
 		h := newHarness(t, 10)
 		a := newAuthenticator(t, softauthn.WithCounterStep(0))
-		h.register(t, a, "user-a")
+		h.register(t, a, userA)
 		for i := range 2 {
-			if _, err := h.login(t, a, "user-a"); err != nil {
+			if _, err := h.login(t, a, userA); err != nil {
 				t.Fatalf("login %d with a zero counter: %v", i+1, err)
 			}
 		}
@@ -395,8 +405,8 @@ func TestIdenticalRetry(t *testing.T) {
 	ctx := context.Background()
 	t.Run("register-finish", func(t *testing.T) {
 		h := newHarness(t, 10)
-		cred := attest(t, newAuthenticator(t), h.registerBegin(t, "user-a"))
-		req := passkey.RegisterFinishRequest{ObjectID: "user-a", Credential: cred, DeviceName: "Laptop"}
+		cred := attest(t, newAuthenticator(t), h.registerBegin(t, userA))
+		req := passkey.RegisterFinishRequest{ObjectID: userA, Credential: cred, DeviceName: "Laptop"}
 		first, err := h.svc.RegisterFinish(ctx, req)
 		if err != nil {
 			t.Fatal(err)
@@ -405,10 +415,10 @@ func TestIdenticalRetry(t *testing.T) {
 		if err != nil {
 			t.Fatalf("identical retry: %v", err)
 		}
-		if *again != *first {
+		if !reflect.DeepEqual(again, first) {
 			t.Errorf("retry answered %+v, first call %+v", again, first)
 		}
-		if n := len(h.user(t, "user-a").Credentials); n != 1 {
+		if n := len(h.user(t, userA).Credentials); n != 1 {
 			t.Errorf("%d credentials stored, want 1", n)
 		}
 		req.DeviceName = "Desktop"
@@ -418,22 +428,22 @@ func TestIdenticalRetry(t *testing.T) {
 	t.Run("login-finish", func(t *testing.T) {
 		h := newHarness(t, 10)
 		a := newAuthenticator(t)
-		h.register(t, a, "user-a")
-		begin := h.loginBegin(t, "user-a", "")
-		req := passkey.LoginFinishRequest{ObjectID: "user-a", Credential: getAssertion(t, a, string(begin.Options))}
+		h.register(t, a, userA)
+		begin := h.loginBegin(t, userA, "")
+		req := passkey.LoginFinishRequest{ObjectID: userA, Credential: getAssertion(t, a, string(begin.Options))}
 		first, err := h.svc.LoginFinish(ctx, req)
 		if err != nil {
 			t.Fatal(err)
 		}
-		version := h.user(t, "user-a").Version
+		version := h.user(t, userA).Version
 		again, err := h.svc.LoginFinish(ctx, req)
 		if err != nil {
 			t.Fatalf("identical retry: %v", err)
 		}
-		if *again != *first {
+		if !reflect.DeepEqual(again, first) {
 			t.Errorf("retry answered %+v, first call %+v", again, first)
 		}
-		if v := h.user(t, "user-a").Version; v != version {
+		if v := h.user(t, userA).Version; v != version {
 			t.Errorf("the retry wrote the user again (version %s → %s)", version, v)
 		}
 		// A second assertion over the same options is another request.
@@ -447,23 +457,23 @@ func TestSessionChecks(t *testing.T) {
 	ctx := context.Background()
 	t.Run("expired registration", func(t *testing.T) {
 		h := newHarness(t, 10)
-		cred := attest(t, newAuthenticator(t), h.registerBegin(t, "user-a"))
+		cred := attest(t, newAuthenticator(t), h.registerBegin(t, userA))
 		h.advance(sessionTTL + time.Second)
-		_, err := h.svc.RegisterFinish(ctx, passkey.RegisterFinishRequest{ObjectID: "user-a", Credential: cred})
+		_, err := h.svc.RegisterFinish(ctx, passkey.RegisterFinishRequest{ObjectID: userA, Credential: cred})
 		wantCode(t, err, passkey.CodeChallengeExpired)
 	})
 	t.Run("registration just inside the lifetime", func(t *testing.T) {
 		h := newHarness(t, 10)
-		cred := attest(t, newAuthenticator(t), h.registerBegin(t, "user-a"))
+		cred := attest(t, newAuthenticator(t), h.registerBegin(t, userA))
 		h.advance(sessionTTL - time.Second)
-		if _, err := h.svc.RegisterFinish(ctx, passkey.RegisterFinishRequest{ObjectID: "user-a", Credential: cred}); err != nil {
+		if _, err := h.svc.RegisterFinish(ctx, passkey.RegisterFinishRequest{ObjectID: userA, Credential: cred}); err != nil {
 			t.Fatal(err)
 		}
 	})
 	t.Run("expired login", func(t *testing.T) {
 		h := newHarness(t, 10)
 		a := newAuthenticator(t)
-		h.register(t, a, "user-a")
+		h.register(t, a, userA)
 		begin := h.loginBegin(t, "", "")
 		cred := getAssertion(t, a, string(begin.Options))
 		h.advance(sessionTTL + time.Second)
@@ -473,7 +483,7 @@ func TestSessionChecks(t *testing.T) {
 	t.Run("unknown challenge", func(t *testing.T) {
 		h, other := newHarness(t, 10), newHarness(t, 10)
 		a := newAuthenticator(t)
-		h.register(t, a, "user-a")
+		h.register(t, a, userA)
 		begin := other.loginBegin(t, "", "")
 		_, err := h.svc.LoginFinish(ctx, passkey.LoginFinishRequest{Credential: getAssertion(t, a, string(begin.Options))})
 		wantCode(t, err, passkey.CodeChallengeExpired)
@@ -481,25 +491,25 @@ func TestSessionChecks(t *testing.T) {
 	t.Run("login challenge used to register", func(t *testing.T) {
 		h := newHarness(t, 10)
 		a := newAuthenticator(t)
-		h.register(t, a, "user-a")
-		login := requestOptions(t, string(h.loginBegin(t, "user-a", "").Options))
-		creation := creationOptions(t, h.registerBegin(t, "user-a"))
+		h.register(t, a, userA)
+		login := requestOptions(t, string(h.loginBegin(t, userA, "").Options))
+		creation := creationOptions(t, h.registerBegin(t, userA))
 		creation.Challenge = login.Response.Challenge
 		creation.CredentialExcludeList = nil
 		raw, _ := json.Marshal(protocol.CredentialCreation{Response: creation})
 		cred := attest(t, newAuthenticator(t), string(raw))
-		_, err := h.svc.RegisterFinish(ctx, passkey.RegisterFinishRequest{ObjectID: "user-a", Credential: cred})
+		_, err := h.svc.RegisterFinish(ctx, passkey.RegisterFinishRequest{ObjectID: userA, Credential: cred})
 		wantCode(t, err, passkey.CodeCredentialRejected)
 	})
 	t.Run("registration challenge used to log in", func(t *testing.T) {
 		h := newHarness(t, 10)
 		a := newAuthenticator(t)
-		h.register(t, a, "user-a")
-		creation := creationOptions(t, h.registerBegin(t, "user-a"))
+		h.register(t, a, userA)
+		creation := creationOptions(t, h.registerBegin(t, userA))
 		raw, _ := json.Marshal(protocol.CredentialAssertion{Response: protocol.PublicKeyCredentialRequestOptions{
 			Challenge: creation.Challenge, RelyingPartyID: "localhost",
 		}})
-		_, err := h.svc.LoginFinish(ctx, passkey.LoginFinishRequest{ObjectID: "user-a", Credential: getAssertion(t, a, string(raw))})
+		_, err := h.svc.LoginFinish(ctx, passkey.LoginFinishRequest{ObjectID: userA, Credential: getAssertion(t, a, string(raw))})
 		wantCode(t, err, passkey.CodeCredentialRejected)
 	})
 }
@@ -508,25 +518,25 @@ func TestDeviceLimit(t *testing.T) {
 	ctx := context.Background()
 	t.Run("begin", func(t *testing.T) {
 		h := newHarness(t, 2)
-		h.register(t, newAuthenticator(t), "user-a")
-		h.register(t, newAuthenticator(t), "user-a")
-		_, err := h.svc.RegisterBegin(ctx, passkey.RegisterBeginRequest{ObjectID: "user-a", UserName: "a"})
+		h.register(t, newAuthenticator(t), userA)
+		h.register(t, newAuthenticator(t), userA)
+		_, err := h.svc.RegisterBegin(ctx, passkey.RegisterBeginRequest{ObjectID: userA, UserName: "a"})
 		wantCode(t, err, passkey.CodeDeviceLimit)
 	})
 	t.Run("finish", func(t *testing.T) {
 		// Two registrations begun while there was room; the second to
 		// finish finds the limit reached.
 		h := newHarness(t, 2)
-		h.register(t, newAuthenticator(t), "user-a")
-		first := attest(t, newAuthenticator(t), h.registerBegin(t, "user-a"))
-		second := attest(t, newAuthenticator(t), h.registerBegin(t, "user-a"))
-		res, err := h.svc.RegisterFinish(ctx, passkey.RegisterFinishRequest{ObjectID: "user-a", Credential: first})
+		h.register(t, newAuthenticator(t), userA)
+		first := attest(t, newAuthenticator(t), h.registerBegin(t, userA))
+		second := attest(t, newAuthenticator(t), h.registerBegin(t, userA))
+		res, err := h.svc.RegisterFinish(ctx, passkey.RegisterFinishRequest{ObjectID: userA, Credential: first})
 		if err != nil || res.DeviceCount != 2 {
 			t.Fatalf("first finish: %+v, %v; want deviceCount 2", res, err)
 		}
-		_, err = h.svc.RegisterFinish(ctx, passkey.RegisterFinishRequest{ObjectID: "user-a", Credential: second})
+		_, err = h.svc.RegisterFinish(ctx, passkey.RegisterFinishRequest{ObjectID: userA, Credential: second})
 		wantCode(t, err, passkey.CodeDeviceLimit)
-		if n := len(h.user(t, "user-a").Credentials); n != 2 {
+		if n := len(h.user(t, userA).Credentials); n != 2 {
 			t.Errorf("%d credentials stored, want 2", n)
 		}
 	})
@@ -535,9 +545,9 @@ func TestDeviceLimit(t *testing.T) {
 func TestManageDevices(t *testing.T) {
 	h := newHarness(t, 10)
 	ctx := context.Background()
-	mine := h.register(t, newAuthenticator(t), "user-a")
-	kept := h.register(t, newAuthenticator(t), "user-a")
-	theirs := h.register(t, newAuthenticator(t), "user-b")
+	mine := h.register(t, newAuthenticator(t), userA)
+	kept := h.register(t, newAuthenticator(t), userA)
+	theirs := h.register(t, newAuthenticator(t), userB)
 
 	refusals := []struct {
 		name         string
@@ -546,10 +556,10 @@ func TestManageDevices(t *testing.T) {
 		newName      string
 		want         passkey.Code
 	}{
-		{name: "another user's passkey", objectID: "user-a", credentialID: theirs.CredentialID, newName: "Mine now", want: passkey.CodeCredentialUnknown},
-		{name: "no such passkey", objectID: "user-a", credentialID: b64([]byte("nothing")), newName: "X", want: passkey.CodeCredentialUnknown},
-		{name: "unknown user", objectID: "user-z", credentialID: mine.CredentialID, newName: "X", want: passkey.CodeCredentialUnknown},
-		{name: "not base64url", objectID: "user-a", credentialID: "***", newName: "X", want: passkey.CodeInvalidRequest},
+		{name: "another user's passkey", objectID: userA, credentialID: theirs.CredentialID, newName: "Mine now", want: passkey.CodeCredentialUnknown},
+		{name: "no such passkey", objectID: userA, credentialID: b64([]byte("nothing")), newName: "X", want: passkey.CodeCredentialUnknown},
+		{name: "unknown user", objectID: userZ, credentialID: mine.CredentialID, newName: "X", want: passkey.CodeCredentialUnknown},
+		{name: "not base64url", objectID: userA, credentialID: "***", newName: "X", want: passkey.CodeInvalidRequest},
 	}
 	for _, tt := range refusals {
 		t.Run("rename: "+tt.name, func(t *testing.T) {
@@ -571,39 +581,39 @@ func TestManageDevices(t *testing.T) {
 	}
 	for _, tt := range names {
 		t.Run("rename to "+tt.name, func(t *testing.T) {
-			_, err := h.svc.RenameDevice(ctx, "user-a", mine.CredentialID, tt.given)
+			_, err := h.svc.RenameDevice(ctx, userA, mine.CredentialID, tt.given)
 			wantCode(t, err, tt.want)
 		})
 	}
-	if names := deviceNames(t, h, "user-b"); len(names) != 1 || names[0] != theirs.DeviceName {
+	if names := deviceNames(t, h, userB); len(names) != 1 || names[0] != theirs.DeviceName {
 		t.Fatalf("user-b's devices %v after the refusals, want only %q", names, theirs.DeviceName)
 	}
 
 	t.Run("rename", func(t *testing.T) {
-		got, err := h.svc.RenameDevice(ctx, "user-a", mine.CredentialID, "  Work laptop ")
+		got, err := h.svc.RenameDevice(ctx, userA, mine.CredentialID, "  Work laptop ")
 		if err != nil || got != "Work laptop" {
 			t.Fatalf("rename: %q, %v; want the trimmed name", got, err)
 		}
-		if _, err := h.svc.RenameDevice(ctx, "user-a", mine.CredentialID, "Work laptop"); err != nil {
+		if _, err := h.svc.RenameDevice(ctx, userA, mine.CredentialID, "Work laptop"); err != nil {
 			t.Errorf("renaming to the same name: %v", err)
 		}
-		if names := deviceNames(t, h, "user-a"); names[0] != "Work laptop" || names[1] != kept.DeviceName {
+		if names := deviceNames(t, h, userA); names[0] != "Work laptop" || names[1] != kept.DeviceName {
 			t.Errorf("devices %v after rename", names)
 		}
 	})
 	t.Run("delete", func(t *testing.T) {
-		n, err := h.svc.DeleteDevice(ctx, "user-a", mine.CredentialID)
+		n, err := h.svc.DeleteDevice(ctx, userA, mine.CredentialID)
 		if err != nil || n != 1 {
 			t.Fatalf("delete: %d, %v; want 1 left", n, err)
 		}
-		if names := deviceNames(t, h, "user-a"); len(names) != 1 || names[0] != kept.DeviceName {
+		if names := deviceNames(t, h, userA); len(names) != 1 || names[0] != kept.DeviceName {
 			t.Errorf("devices %v after delete, want only %q", names, kept.DeviceName)
 		}
-		_, err = h.svc.DeleteDevice(ctx, "user-a", mine.CredentialID)
+		_, err = h.svc.DeleteDevice(ctx, userA, mine.CredentialID)
 		wantCode(t, err, passkey.CodeCredentialUnknown)
 	})
 	t.Run("unknown user lists none", func(t *testing.T) {
-		devices, err := h.svc.Devices(ctx, "user-z")
+		devices, err := h.svc.Devices(ctx, userZ)
 		if err != nil || len(devices) != 0 {
 			t.Errorf("devices %v, %v; want none", devices, err)
 		}
@@ -616,12 +626,12 @@ func TestConcurrentFinish(t *testing.T) {
 	t.Run("login", func(t *testing.T) {
 		h := newHarness(t, 10)
 		a := newAuthenticator(t)
-		h.register(t, a, "user-a")
+		h.register(t, a, userA)
 		for range rounds {
-			begin := h.loginBegin(t, "user-a", "")
+			begin := h.loginBegin(t, userA, "")
 			bodies := []string{getAssertion(t, a, string(begin.Options)), getAssertion(t, a, string(begin.Options))}
 			errs := race(len(bodies), func(i int) error {
-				_, err := h.svc.LoginFinish(ctx, passkey.LoginFinishRequest{ObjectID: "user-a", Credential: bodies[i]})
+				_, err := h.svc.LoginFinish(ctx, passkey.LoginFinishRequest{ObjectID: userA, Credential: bodies[i]})
 				return err
 			})
 			checkOneWinner(t, errs)
@@ -630,15 +640,15 @@ func TestConcurrentFinish(t *testing.T) {
 	t.Run("register", func(t *testing.T) {
 		h := newHarness(t, 10)
 		for range rounds {
-			options := h.registerBegin(t, "user-a")
+			options := h.registerBegin(t, userA)
 			bodies := []string{attest(t, newAuthenticator(t), options), attest(t, newAuthenticator(t), options)}
 			errs := race(len(bodies), func(i int) error {
-				_, err := h.svc.RegisterFinish(ctx, passkey.RegisterFinishRequest{ObjectID: "user-a", Credential: bodies[i]})
+				_, err := h.svc.RegisterFinish(ctx, passkey.RegisterFinishRequest{ObjectID: userA, Credential: bodies[i]})
 				return err
 			})
 			checkOneWinner(t, errs)
 		}
-		if n := len(h.user(t, "user-a").Credentials); n != rounds {
+		if n := len(h.user(t, userA).Credentials); n != rounds {
 			t.Errorf("%d credentials stored, want %d", n, rounds)
 		}
 	})
@@ -707,10 +717,10 @@ func TestRetryAfterExpiry(t *testing.T) {
 	ctx := context.Background()
 	h := newHarness(t, 10)
 	a := newAuthenticator(t)
-	h.register(t, a, "user-a")
+	h.register(t, a, userA)
 
-	begin := h.loginBegin(t, "user-a", "")
-	req := passkey.LoginFinishRequest{ObjectID: "user-a", Credential: getAssertion(t, a, string(begin.Options))}
+	begin := h.loginBegin(t, userA, "")
+	req := passkey.LoginFinishRequest{ObjectID: userA, Credential: getAssertion(t, a, string(begin.Options))}
 	h.advance(sessionTTL - time.Second)
 	first, err := h.svc.LoginFinish(ctx, req)
 	if err != nil {
@@ -721,12 +731,12 @@ func TestRetryAfterExpiry(t *testing.T) {
 	if err != nil {
 		t.Fatalf("retry of an in-time request after expiry: %v", err)
 	}
-	if *again != *first {
+	if !reflect.DeepEqual(again, first) {
 		t.Errorf("retry answered %+v, first call %+v", again, first)
 	}
 
-	late := h.loginBegin(t, "user-a", "")
-	lateReq := passkey.LoginFinishRequest{ObjectID: "user-a", Credential: getAssertion(t, a, string(late.Options))}
+	late := h.loginBegin(t, userA, "")
+	lateReq := passkey.LoginFinishRequest{ObjectID: userA, Credential: getAssertion(t, a, string(late.Options))}
 	h.advance(sessionTTL + time.Second)
 	_, err = h.svc.LoginFinish(ctx, lateReq)
 	wantCode(t, err, passkey.CodeChallengeExpired)

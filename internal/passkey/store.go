@@ -43,8 +43,8 @@ type UserStore interface {
 // SessionStore seals challenge sessions and keeps the single-use mark of
 // each. A begin call writes nothing: its session is sealed into the
 // challenge itself (seal.go) under SessionKey. The finish call's claim is
-// the only write, and it is atomic across every instance that may answer
-// the finish.
+// the first write, atomic across every instance that may answer the
+// finish; its result, once known, is kept with it for B2C's retry.
 type SessionStore interface {
 	// SessionKey returns the key (SessionKeySize bytes) that seals
 	// challenges. Every instance that shares the store has the same key,
@@ -57,13 +57,13 @@ type SessionStore interface {
 	// ClaimSession stores claim as the single-use mark of the challenge
 	// unless the challenge has one already, and keeps it at least until
 	// keepUntil. It returns the first claim (the given one, or the one
-	// that was there) and whether this call stored it; of any number of
-	// concurrent calls exactly one wins.
+	// that was there, with the result SetResult gave it) and whether this
+	// call stored it; of any number of concurrent calls exactly one wins.
 	ClaimSession(ctx context.Context, challenge string, claim Claim, keepUntil time.Time) (first Claim, won bool, err error)
-	// SetOutcome replaces the outcome of the challenge's claim, which the
-	// caller won: a finish whose write failed after its claim says so, so
-	// that its retry is not answered with a success.
-	SetOutcome(ctx context.Context, challenge string, outcome Code) error
+	// SetResult replaces the result of the challenge's claim (nil: the
+	// call did not succeed after all, and a retry runs it again). It
+	// returns ErrNotFound when the challenge has no claim.
+	SetResult(ctx context.Context, challenge string, result *Result) error
 }
 
 // Store is everything the ceremonies need from storage.

@@ -5,8 +5,9 @@
 // PublicKeyCredential.toJSON() form a browser would post back, so tests and
 // load tools can run real ceremonies without a browser.
 //
-// Keys are ES256 (P-256 ECDSA). Attestation is "none" or "packed" self
-// attestation. Ceremony options make the authenticator lie in the ways a
+// Keys are ES256 (P-256 ECDSA). Attestation is "none", "packed" self
+// attestation, or "packed" with an x5c certificate chain (full basic
+// attestation, as security keys send it). Ceremony options make the authenticator lie in the ways a
 // relying party must catch: no user verification, a bad signature, a sign
 // counter that goes backwards, a foreign origin, chosen backup flags.
 package softauthn
@@ -63,6 +64,9 @@ type Authenticator struct {
 	backupElig  bool
 	backupState bool
 	counterStep uint32
+	// attKey and attChain, when set, sign packed attestations with x5c.
+	attKey   *ecdsa.PrivateKey
+	attChain [][]byte
 
 	mu    sync.Mutex
 	creds []*credential
@@ -87,6 +91,15 @@ func WithAAGUID(aaguid [16]byte) Option { return func(a *Authenticator) { a.aagu
 // WithAttestation picks the attestation statement format: AttestationNone
 // (the default) or AttestationPacked (self attestation).
 func WithAttestation(format string) Option { return func(a *Authenticator) { a.attestation = format } }
+
+// WithAttestationCertificate makes attestations packed with an x5c chain:
+// key signs them and chain (leaf first, DER) is sent, as a security key
+// with a vendor attestation certificate does.
+func WithAttestationCertificate(key *ecdsa.PrivateKey, chain [][]byte) Option {
+	return func(a *Authenticator) {
+		a.attestation, a.attKey, a.attChain = AttestationPacked, key, chain
+	}
+}
 
 // WithBackup sets the backup eligible (BE) and backup state (BS) flags of
 // every ceremony; the default is a synced passkey: both set.
@@ -147,6 +160,20 @@ type ceremony struct {
 	origin                                 string
 	backup                                 *[2]bool
 	credentialID                           []byte
+	padding                                int
+	coseAlg                                *int64
+	reuse                                  []byte
+	// credProps is the credProps extension output of a registration:
+	// nil means rk true when the options request it; see WithCredProps.
+	credProps *protocol.CredentialPropertiesOutput
+}
+
+// WithCredProps sets what a registration reports for the credProps
+// extension when the options request it: rk false (a credential that is
+// not discoverable), or nothing at all (a browser that does not report it:
+// WithCredProps(nil)). Without it, rk is true, as for a passkey.
+func WithCredProps(rk *bool) CeremonyOption {
+	return func(c *ceremony) { c.credProps = &protocol.CredentialPropertiesOutput{RK: rk} }
 }
 
 // WithoutUV clears the user verified (UV) flag.
@@ -181,6 +208,23 @@ func WithCredentialID(id []byte) CeremonyOption {
 // WithoutUserHandle leaves userHandle out of the assertion.
 func WithoutUserHandle() CeremonyOption { return func(c *ceremony) { c.noUserHandle = true } }
 
+// WithClientDataPadding adds a member of n bytes to clientDataJSON, as a
+// client may (§5.8.1 allows members the relying party does not know).
+func WithClientDataPadding(n int) CeremonyOption { return func(c *ceremony) { c.padding = n } }
+
+// WithCOSEAlgorithm labels the registered ES256 key with another COSE
+// algorithm: a key that no signature can be verified with.
+func WithCOSEAlgorithm(alg int64) CeremonyOption { return func(c *ceremony) { c.coseAlg = &alg } }
+
+// WithCredentialOf registers the authenticator's existing credential id
+// and public key again (for whatever user the options name), ignoring
+// excludeCredentials and making no new key: what an attacker who copied
+// another person's credential id and public key sends with "none"
+// attestation. The credential keeps its user handle.
+func WithCredentialOf(id []byte) CeremonyOption {
+	return func(c *ceremony) { c.reuse = append([]byte(nil), id...) }
+}
+
 // Register runs navigator.credentials.create() with optionsJSON, either
 // {"publicKey": {...}} or the bare publicKey object, and returns the new
 // credential in its PublicKeyCredential.toJSON() form.
@@ -203,6 +247,16 @@ func (a *Authenticator) Register(optionsJSON string, opts ...CeremonyOption) (st
 	if err := a.checkRPID(rpID); err != nil {
 		return "", err
 	}
+	var cred *credential
+	if c.reuse != nil {
+		a.mu.Lock()
+		cred = a.find(rpID, c.reuse)
+		a.mu.Unlock()
+		if cred == nil {
+			return "", ErrNoCredential
+		}
+		return a.attest(options, rpID, cred, cred.counter, &c)
+	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return "", err
@@ -211,7 +265,7 @@ func (a *Authenticator) Register(optionsJSON string, opts ...CeremonyOption) (st
 	if err != nil {
 		return "", err
 	}
-	cred := &credential{id: make([]byte, 32), rpID: rpID, userHandle: userHandle, key: key}
+	cred = &credential{id: make([]byte, 32), rpID: rpID, userHandle: userHandle, key: key}
 	if _, err := rand.Read(cred.id); err != nil {
 		return "", err
 	}
@@ -233,12 +287,22 @@ func (a *Authenticator) Register(optionsJSON string, opts ...CeremonyOption) (st
 		}
 	}
 	a.creds = append(kept, cred)
+	counter := cred.counter
 	a.mu.Unlock()
+	return a.attest(options, rpID, cred, counter, &c)
+}
 
+// attest builds the attestation credential for cred.
+func (a *Authenticator) attest(options protocol.PublicKeyCredentialCreationOptions, rpID string, cred *credential, counter uint32, c *ceremony) (string, error) {
+	key := cred.key
+	alg := int64(webauthncose.AlgES256)
+	if c.coseAlg != nil {
+		alg = *c.coseAlg
+	}
 	coseKey, err := webauthncbor.Marshal(webauthncose.EC2PublicKeyData{
 		PublicKeyData: webauthncose.PublicKeyData{
 			KeyType:   int64(webauthncose.EllipticKey),
-			Algorithm: int64(webauthncose.AlgES256),
+			Algorithm: alg,
 		},
 		Curve:  int64(webauthncose.P256),
 		XCoord: key.X.FillBytes(make([]byte, 32)),
@@ -247,24 +311,35 @@ func (a *Authenticator) Register(optionsJSON string, opts ...CeremonyOption) (st
 	if err != nil {
 		return "", fmt.Errorf("softauthn: encoding the COSE key: %w", err)
 	}
-	flags := a.flags(&c) | protocol.FlagAttestedCredentialData
-	authData := authenticatorData(rpID, flags, cred.counter)
+	flags := a.flags(c) | protocol.FlagAttestedCredentialData
+	authData := authenticatorData(rpID, flags, counter)
 	authData = append(authData, a.aaguid[:]...)
 	authData = binary.BigEndian.AppendUint16(authData, uint16(len(cred.id)))
 	authData = append(authData, cred.id...)
 	authData = append(authData, coseKey...)
 
-	clientData, err := a.clientData(protocol.CreateCeremony, options.Challenge, &c)
+	clientData, err := a.clientData(protocol.CreateCeremony, options.Challenge, c)
 	if err != nil {
 		return "", err
 	}
 	statement := map[string]any{}
 	if a.attestation == AttestationPacked {
-		sig, err := sign(key, authData, clientData, c.badSignature)
+		signer := key
+		if a.attKey != nil {
+			signer = a.attKey
+		}
+		sig, err := sign(signer, authData, clientData, c.badSignature)
 		if err != nil {
 			return "", err
 		}
 		statement = map[string]any{"alg": int64(webauthncose.AlgES256), "sig": sig}
+		if a.attKey != nil {
+			x5c := make([]any, len(a.attChain))
+			for i, der := range a.attChain {
+				x5c[i] = der
+			}
+			statement["x5c"] = x5c
+		}
 	}
 	attObj, err := webauthncbor.Marshal(attestationObject{Format: a.attestation, AttStatement: statement, AuthData: authData})
 	if err != nil {
@@ -284,6 +359,16 @@ func (a *Authenticator) Register(optionsJSON string, opts ...CeremonyOption) (st
 			PublicKeyAlgorithm:    int64(webauthncose.AlgES256),
 			AttestationObject:     attObj,
 		},
+	}
+	if options.Extensions.CredProps {
+		rk := true
+		props := &protocol.CredentialPropertiesOutput{RK: &rk}
+		if c.credProps != nil {
+			props = c.credProps
+		}
+		if props.RK != nil {
+			out.ClientExtensionResults.CredProps = props
+		}
 	}
 	return marshal(out)
 }
@@ -456,11 +541,18 @@ func (a *Authenticator) clientData(typ protocol.CeremonyType, challenge []byte, 
 	if c.origin != "" {
 		origin = c.origin
 	}
-	return json.Marshal(protocol.CollectedClientData{
-		Type:      typ,
-		Challenge: base64.RawURLEncoding.EncodeToString(challenge),
-		Origin:    origin,
-	})
+	data := struct {
+		protocol.CollectedClientData
+		Padding string `json:"padding,omitempty"`
+	}{
+		CollectedClientData: protocol.CollectedClientData{
+			Type:      typ,
+			Challenge: base64.RawURLEncoding.EncodeToString(challenge),
+			Origin:    origin,
+		},
+		Padding: strings.Repeat("p", c.padding),
+	}
+	return json.Marshal(data)
 }
 
 func (a *Authenticator) publicKeyCredential(id []byte) protocol.PublicKeyCredential {

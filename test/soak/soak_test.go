@@ -225,7 +225,7 @@ type straddling struct {
 
 func beginStraddling(t *testing.T, targets []string) *straddling {
 	t.Helper()
-	st := &straddling{targets: targets, objectID: "straddle-user"}
+	st := &straddling{targets: targets, objectID: "5d1f0c7a-2b9e-4c3d-8e6f-0a1b2c3d4e5f"}
 	first, _ := softauthn.New(origin)
 	begin := mustPost(t, targets[0], "register-begin", map[string]string{"objectId": st.objectID, "userName": "straddle"})
 	cred, err := first.Register(begin["options"].(string))

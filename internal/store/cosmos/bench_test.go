@@ -51,7 +51,7 @@ func BenchmarkStore(b *testing.B) {
 		base := int(time.Now().UnixNano())
 		f.count.take()
 		for i := 0; i < b.N; i++ {
-			claim := passkey.Claim{Digest: "claim", At: time.Now(), Outcome: passkey.OutcomeSucceeded}
+			claim := passkey.Claim{Digest: "claim", At: time.Now()}
 			if _, won, err := f.store.ClaimSession(ctx, fmt.Sprintf("%sbench-%d", prefix, base+i), claim, time.Now().Add(5*time.Minute)); err != nil || !won {
 				b.Fatalf("ClaimSession = %v, %v", won, err)
 			}

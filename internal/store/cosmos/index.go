@@ -206,7 +206,9 @@ type IndexReport struct {
 // it itself). It is the one operation that queries across partitions.
 func (s *Store) IndexCredentials(ctx context.Context) (*IndexReport, error) {
 	var report IndexReport
-	pager := s.users.NewQueryItemsPager("SELECT c.id, c.credentials FROM c", azcosmos.NewPartitionKey(), nil)
+	// Users are the items with credentials (index and metadata items have
+	// none); the prefixes are checked again below.
+	pager := s.users.NewQueryItemsPager("SELECT c.id, c.credentials FROM c WHERE IS_DEFINED(c.credentials)", azcosmos.NewPartitionKey(), nil)
 	for pager.More() {
 		page, err := pager.NextPage(ctx)
 		if err != nil {
@@ -217,7 +219,7 @@ func (s *Store) IndexCredentials(ctx context.Context) (*IndexReport, error) {
 			if err := json.Unmarshal(raw, &u); err != nil {
 				return &report, fmt.Errorf("decoding a user: %w", err)
 			}
-			if strings.HasPrefix(u.ID, IndexPrefix) {
+			if strings.HasPrefix(u.ID, IndexPrefix) || strings.HasPrefix(u.ID, "mds~") {
 				continue
 			}
 			report.Users++

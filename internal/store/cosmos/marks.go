@@ -77,18 +77,18 @@ func (s *Store) ClaimSession(ctx context.Context, challenge string, claim passke
 	return item.Claim, false, nil
 }
 
-// SetOutcome patches the outcome of the challenge's claim. It returns
+// SetResult patches the result of the challenge's claim. It returns
 // passkey.ErrNotFound when the challenge has none.
-func (s *Store) SetOutcome(ctx context.Context, challenge string, outcome passkey.Code) error {
+func (s *Store) SetResult(ctx context.Context, challenge string, result *passkey.Result) error {
 	id := markID(challenge)
 	var set azcosmos.PatchOperations
-	set.AppendSet("/claim/outcome", outcome)
+	set.AppendSet("/claim/result", result)
 	_, err := s.sessions.PatchItem(ctx, azcosmos.NewPartitionKeyString(id), id, set, nil)
 	if status(err) == http.StatusNotFound {
 		return passkey.ErrNotFound
 	}
 	if err != nil {
-		return storeError("recording the outcome of a session", err)
+		return storeError("recording the result of a session", err)
 	}
 	return nil
 }

@@ -25,10 +25,10 @@ import (
 
 var (
 	usersBucket = []byte("users")
-	// oldBuckets held challenge sessions and their claims before sessions
+	// oldBuckets held challenge sessions, claims and results before sessions
 	// were sealed into their challenges; a file that has them loses them
 	// at open (their challenges were issued under a key that is gone).
-	oldBuckets = [][]byte{[]byte("sessions"), []byte("claims")}
+	oldBuckets = [][]byte{[]byte("sessions"), []byte("claims"), []byte("results")}
 	// credentialsBucket is the credential index: credential id -> user id.
 	// It is written in the same transaction as the user record, so the
 	// two can never disagree.
@@ -419,17 +419,9 @@ func indexExisting(tx *bolt.Tx) error {
 		return err
 	}
 	return tx.Bucket(usersBucket).ForEach(func(k, v []byte) error {
-		var rec struct {
-			User struct {
-				Credentials []struct {
-					WebAuthn struct {
-						ID []byte `json:"id"`
-					} `json:"webauthn"`
-				} `json:"credentials"`
-			} `json:"user"`
-		}
-		if err := json.Unmarshal(v, &rec); err != nil {
-			return fmt.Errorf("indexing the credentials of user %s: %w", k, err)
+		var rec record
+		if err := json.Unmarshal(v, &rec); err != nil || rec.User == nil {
+			return fmt.Errorf("indexing the credentials of user %s: %v", k, err)
 		}
 		for _, c := range rec.User.Credentials {
 			if len(c.WebAuthn.ID) > 0 && index.Get(c.WebAuthn.ID) == nil {

@@ -13,7 +13,7 @@ import (
 // embedded store serves one process (bbolt locks its file), and its
 // session key is made afresh at each start: a challenge issued before a
 // crash cannot be opened after it, so a mark never needs to outlive the
-// process, and a claim costs no write to disk. Each mark takes about 150
+// process, and a claim costs no write to disk. Each mark takes about 250
 // bytes until its session's expiry plus the retry window (at 1,000 logins
 // a second and the default 5-minute sessions, about 45 MB at most).
 type marks struct {
@@ -51,9 +51,9 @@ func (s *Store) ClaimSession(_ context.Context, challenge string, claim passkey.
 	return claim, true, nil
 }
 
-// SetOutcome replaces the outcome of the challenge's claim. It returns
+// SetResult replaces the result of the challenge's claim. It returns
 // passkey.ErrNotFound when the challenge has none.
-func (s *Store) SetOutcome(_ context.Context, challenge string, outcome passkey.Code) error {
+func (s *Store) SetResult(_ context.Context, challenge string, result *passkey.Result) error {
 	k := markKey(challenge)
 	s.marks.mu.Lock()
 	defer s.marks.mu.Unlock()
@@ -61,7 +61,7 @@ func (s *Store) SetOutcome(_ context.Context, challenge string, outcome passkey.
 	if !ok {
 		return passkey.ErrNotFound
 	}
-	m.claim.Outcome = outcome
+	m.claim.Result = result
 	s.marks.m[k] = m
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -167,7 +168,7 @@ func Run(t *testing.T, engine Engine) {
 		for i := range n {
 			claim := fmt.Sprintf("claim-%d", i)
 			wg.Go(func() {
-				first, won, err := store.ClaimSession(ctx, challenge, passkey.Claim{Digest: claim, At: claimedAt, Outcome: passkey.OutcomeSucceeded}, keep)
+				first, won, err := store.ClaimSession(ctx, challenge, passkey.Claim{Digest: claim, At: claimedAt}, keep)
 				results <- outcome{claim, first, won, err}
 			})
 		}
@@ -191,28 +192,35 @@ func Run(t *testing.T, engine Engine) {
 			t.Fatal("no claim won")
 		}
 		for _, r := range seen {
-			if r.first.Digest != winner || !r.first.At.Equal(claimedAt) || r.first.Outcome != passkey.OutcomeSucceeded {
+			if r.first.Digest != winner || !r.first.At.Equal(claimedAt) || r.first.Result != nil {
 				t.Errorf("%s saw claim %+v; want the winner's %q at %s", r.claim, r.first, winner, claimedAt)
 			}
 		}
-		if err := store.SetOutcome(ctx, challenge, passkey.CodeStorageUnavailable); err != nil {
-			t.Fatalf("SetOutcome: %v", err)
+		result := &passkey.Result{ObjectID: prefix + "erin", CredentialID: []byte("cred"), DeviceName: "Phone", DeviceCount: 2, UserVerified: true, PasskeySynced: true}
+		if err := store.SetResult(ctx, challenge, result); err != nil {
+			t.Fatalf("SetResult: %v", err)
 		}
 		again, won, err := store.ClaimSession(ctx, challenge, passkey.Claim{Digest: "late", At: claimedAt.Add(time.Second)}, keep)
-		if err != nil || won || again.Digest != winner || !again.At.Equal(claimedAt) || again.Outcome != passkey.CodeStorageUnavailable {
-			t.Fatalf("repeat claim = %+v, %v, %v; want the stored claim with the new outcome, not won", again, won, err)
+		if err != nil || won || again.Digest != winner || !again.At.Equal(claimedAt) || again.Result == nil || !reflect.DeepEqual(*again.Result, *result) {
+			t.Fatalf("repeat claim = %+v, %v, %v; want the stored claim with its result, not won", again, won, err)
+		}
+		if err := store.SetResult(ctx, challenge, nil); err != nil {
+			t.Fatalf("SetResult(nil): %v", err)
+		}
+		if again, _, err := store.ClaimSession(ctx, challenge, passkey.Claim{Digest: "late", At: claimedAt}, keep); err != nil || again.Result != nil {
+			t.Fatalf("claim after SetResult(nil) = %+v, %v; want no result", again, err)
 		}
 	})
 
-	t.Run("SetOutcome of an unclaimed challenge is ErrNotFound", func(t *testing.T) {
-		if err := store.SetOutcome(ctx, prefix+"no-such-challenge", passkey.CodeInternal); !errors.Is(err, passkey.ErrNotFound) {
-			t.Fatalf("SetOutcome = %v; want ErrNotFound", err)
+	t.Run("SetResult of an unclaimed challenge is ErrNotFound", func(t *testing.T) {
+		if err := store.SetResult(ctx, prefix+"no-such-challenge", &passkey.Result{}); !errors.Is(err, passkey.ErrNotFound) {
+			t.Fatalf("SetResult = %v; want ErrNotFound", err)
 		}
 	})
 }
 
 func credential(id, name string) passkey.Credential {
-	now := time.Now().UTC().Truncate(time.Millisecond)
+	now := time.Now().UTC().Truncate(time.Second) // records keep times to the second
 	return passkey.Credential{
 		WebAuthn: passkey.Key{
 			ID:                []byte(id),
