@@ -601,7 +601,7 @@ func (s *Service) verifyAssertion(ctx context.Context, session *Session, user *U
 		// A counter this session's first call recorded is no clone.
 		cloned: cloned(counter, user.Credentials[i].WebAuthn.Authenticator.SignCount) &&
 			user.Credentials[i].Challenge != challengeTag(session.Challenge),
-		uv:     flags.HasUserVerified(), synced: flags.HasBackupState(), id: parsed.RawID,
+		uv: flags.HasUserVerified(), synced: flags.HasBackupState(), id: parsed.RawID,
 	}, nil
 }
 
