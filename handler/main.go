@@ -56,14 +56,18 @@ func run(logger *slog.Logger) error {
 		Logger:      logger,
 	})
 	static, _ := fs.Sub(pages.Files, ".")
+	opts := api.Options{
+		APIKeys:        cfg.APIKeys,
+		RequestTimeout: cfg.RequestTimeout,
+		Logger:         logger,
+		Static:         static,
+		PageOrigins:    cfg.RPOrigins,
+	}
+	if err := tokenOptions(cfg, &opts); err != nil {
+		return err
+	}
 	server := &http.Server{
-		Handler: api.New(service, api.Options{
-			APIKeys:        cfg.APIKeys,
-			RequestTimeout: cfg.RequestTimeout,
-			Logger:         logger,
-			Static:         static,
-			PageOrigins:    cfg.RPOrigins,
-		}),
+		Handler:           api.New(service, opts),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      15 * time.Second,
@@ -79,7 +83,9 @@ func run(logger *slog.Logger) error {
 		slog.String("store", storeName),
 		slog.String("rpId", cfg.RPID),
 		slog.Any("rpOrigins", cfg.RPOrigins),
-		slog.Bool("apiKeys", len(cfg.APIKeys) > 0))
+		slog.Bool("apiKeys", len(cfg.APIKeys) > 0),
+		slog.Bool("appAPI", cfg.AppAPI()),
+		slog.Bool("callerTokens", cfg.CallerTokens()))
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()

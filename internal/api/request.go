@@ -26,6 +26,9 @@ type request struct {
 	Locale       string `json:"locale"`
 	// CorrelationID is B2C's {Context:CorrelationId}; it is only logged.
 	CorrelationID string `json:"correlationId"`
+	// RequestedBy and Reason are read by the support functions (support.go).
+	RequestedBy string `json:"requestedBy"`
+	Reason      string `json:"reason"`
 
 	lang language.Tag
 }
