@@ -160,8 +160,12 @@ func ok(t *testing.T, r reply, what string) map[string]any {
 }
 
 // register adds a passkey for the user through the app API.
-func (e *appEnv) register(t *testing.T, auth *softauthn.Authenticator, oid, name string) string {
+func (e *appEnv) register(t *testing.T, oid, name string) string {
 	t.Helper()
+	auth, err := softauthn.New(appOrigin)
+	if err != nil {
+		t.Fatal(err)
+	}
 	bearer := e.tokenFor(t, oid)
 	begin := ok(t, e.do(t, "POST", "/api/me/passkeys/register-begin", bearer, map[string]any{}), "register-begin")
 	options, err := json.Marshal(begin["options"])
@@ -194,13 +198,9 @@ func devices(t *testing.T, e *appEnv, oid string) []any {
 // their token, and never sees or changes another user's.
 func TestAppAPI(t *testing.T) {
 	e := newAppEnv(t, nil)
-	auth, err := softauthn.New(appOrigin)
-	if err != nil {
-		t.Fatal(err)
-	}
 	alice, bob := uuid.NewString(), uuid.NewString()
-	id := e.register(t, auth, alice, "Alice's phone")
-	e.register(t, auth, bob, "Bob's laptop")
+	id := e.register(t, alice, "Alice's phone")
+	e.register(t, bob, "Bob's laptop")
 
 	got := devices(t, e, alice)
 	if len(got) != 1 || got[0].(map[string]any)["id"] != id || got[0].(map[string]any)["name"] != "Alice's phone" {
