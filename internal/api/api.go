@@ -197,7 +197,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, id string, req *r
 	return http.StatusOK, "", nil
 }
 
-// authorized compares the caller's key with every configured key in
+// authorized compares the caller's key (x-functions-key, x-api-key or the
+// code query parameter) with every configured key in
 // constant time (over digests, so key lengths do not leak either).
 func (s *Server) authorized(r *http.Request) bool {
 	if len(s.keys) == 0 {
@@ -206,6 +207,12 @@ func (s *Server) authorized(r *http.Request) bool {
 	given := r.Header.Get("x-functions-key")
 	if given == "" {
 		given = r.Header.Get("x-api-key")
+	}
+	if given == "" {
+		// The code query parameter, as the Functions host takes it: B2C
+		// sends the key this way when its one authentication header holds
+		// a caller token.
+		given = r.URL.Query().Get("code")
 	}
 	sum := sha256.Sum256([]byte(given))
 	ok := 0

@@ -51,7 +51,13 @@ func TestCallerTokens(t *testing.T) {
 	t.Run("the key is still required", func(t *testing.T) {
 		r := e.do(t, "POST", "/api/login-begin", entra.Sign(t, v2), body)
 		checkCode(t, r, http.StatusUnauthorized, passkey.CodeUnauthorized)
+		r = e.do(t, "POST", "/api/login-begin?code=wrong-key-0123456789", entra.Sign(t, v2), body)
+		checkCode(t, r, http.StatusUnauthorized, passkey.CodeUnauthorized)
 	})
+
+	// B2C's Bearer profiles send the key as the code query parameter, as
+	// the Functions host takes it.
+	ok(t, e.do(t, "POST", "/api/login-begin?code="+functionKey, entra.Sign(t, v2), body), "the key as code")
 
 	now := time.Now()
 	other := tokentest.New(t, tokentest.Options{Issuer: "https://login.microsoftonline.com/00000000-0000-0000-0000-0000000000ff/v2.0"})

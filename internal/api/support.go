@@ -126,3 +126,8 @@ func requestIDFrom(ctx context.Context) string {
 	id, _ := ctx.Value(requestIDKey{}).(string)
 	return id
 }
+
+// SupportFunctions lists the support functions' names.
+func SupportFunctions() []string {
+	return []string{SupportListFunction, SupportDeleteFunction, SupportRevokeFunction}
+}

@@ -34,7 +34,9 @@ type Issuer struct {
 	server     *httptest.Server
 	mu         sync.Mutex
 	keys       []signingKey // the last one signs
+	clients    map[string]string
 	keyFetches atomic.Int64
+	tokens     atomic.Int64
 }
 
 type signingKey struct {
@@ -89,6 +91,7 @@ func New(t testing.TB, opts Options) *Issuer {
 		is.mu.Unlock()
 		writeJSON(w, set)
 	})
+	mux.HandleFunc("POST /oauth2/v2.0/token", is.token)
 	is.server = httptest.NewServer(mux)
 	t.Cleanup(is.server.Close)
 	is.Issuer = opts.Issuer
@@ -246,4 +249,63 @@ func With(claims map[string]any, changes ...any) map[string]any {
 		}
 	}
 	return out
+}
+
+// TokenEndpoint is where the issuer hands out app tokens (client
+// credentials flow) to the clients added with AddClient.
+func (is *Issuer) TokenEndpoint() string { return is.server.URL + "/oauth2/v2.0/token" }
+
+// AddClient registers an app (client id and secret) for the token
+// endpoint.
+func (is *Issuer) AddClient(id, secret string) {
+	is.mu.Lock()
+	defer is.mu.Unlock()
+	if is.clients == nil {
+		is.clients = map[string]string{}
+	}
+	is.clients[id] = secret
+}
+
+// TokensIssued counts the tokens the token endpoint handed out.
+func (is *Issuer) TokensIssued() int64 { return is.tokens.Load() }
+
+// token is the client credentials grant as Entra ID answers it: HTTP Basic
+// client authentication, grant_type and a scope "<resource>/.default"; the
+// token's aud is the resource and azp the client.
+func (is *Issuer) token(w http.ResponseWriter, r *http.Request) {
+	id, secret, ok := r.BasicAuth()
+	is.mu.Lock()
+	want, known := is.clients[id]
+	is.mu.Unlock()
+	if !ok || !known || secret != want {
+		w.WriteHeader(http.StatusUnauthorized)
+		writeJSON(w, map[string]any{"error": "invalid_client"})
+		return
+	}
+	resource, isDefault := strings.CutSuffix(r.PostFormValue("scope"), "/.default")
+	if r.PostFormValue("grant_type") != "client_credentials" || !isDefault || resource == "" {
+		w.WriteHeader(http.StatusBadRequest)
+		writeJSON(w, map[string]any{"error": "invalid_request"})
+		return
+	}
+	now := time.Now()
+	k := is.current()
+	claims := map[string]any{
+		"iss": is.Issuer, "aud": resource, "sub": "sp-" + id, "oid": "sp-" + id, "azp": id, "ver": "2.0",
+		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix(),
+	}
+	payload, _ := json.Marshal(claims)
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: k.key}, (&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", k.kid))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	jws, err := signer.Sign(payload)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	token, _ := jws.CompactSerialize()
+	is.tokens.Add(1)
+	writeJSON(w, map[string]any{"token_type": "Bearer", "expires_in": 3599, "access_token": token})
 }
