@@ -348,17 +348,17 @@ type user struct {
 type page func(t *testing.T, tp string, bag map[string]any) map[string]string
 
 type player struct {
-	t        *testing.T
-	m        *model
-	h        *testenv.Handler
-	key      string
+	t   *testing.T
+	m   *model
+	h   *testenv.Handler
+	key string
 	// policyKeys are the B2C policy keys by container name, for the
 	// caller token's profile; issuer stands for Entra ID's token endpoint.
 	policyKeys map[string]string
 	tokenURL   string
 	users      []user
-	calls    map[string]int // profile id -> successful calls
-	profiles map[string]string
+	calls      map[string]int // profile id -> successful calls
+	profiles   map[string]string
 }
 
 // restError is a 409 the profile returned: B2C shows userMessage on the
