@@ -353,7 +353,7 @@ type player struct {
 	h   *testenv.Handler
 	key string
 	// policyKeys are the B2C policy keys by container name, for the
-	// caller token's profile; issuer stands for Entra ID's token endpoint.
+	// caller token's profile; tokenURL stands for Entra ID's token endpoint.
 	policyKeys map[string]string
 	tokenURL   string
 	users      []user
