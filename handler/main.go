@@ -14,11 +14,14 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"syscall"
 	"time"
 
 	"github.com/passkeys-b2c/passkeys/internal/api"
+	"github.com/passkeys-b2c/passkeys/internal/authpolicy"
 	"github.com/passkeys-b2c/passkeys/internal/config"
+	"github.com/passkeys-b2c/passkeys/internal/mds"
 	"github.com/passkeys-b2c/passkeys/internal/passkey"
 	"github.com/passkeys-b2c/passkeys/policies/pages"
 )
@@ -50,10 +53,17 @@ func run(logger *slog.Logger) error {
 	}
 	defer store.Close()
 
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	policy, err := authenticatorPolicy(ctx, cfg, store, logger)
+	if err != nil {
+		return err
+	}
 	service := passkey.NewService(wa, store, passkey.Options{
 		SessionTTL:  cfg.SessionTTL,
 		DeviceLimit: cfg.DeviceLimit,
 		Logger:      logger,
+		Policy:      policy,
 	})
 	static, _ := fs.Sub(pages.Files, ".")
 	opts := api.Options{
@@ -61,7 +71,8 @@ func run(logger *slog.Logger) error {
 		RequestTimeout: cfg.RequestTimeout,
 		Logger:         logger,
 		Static:         static,
-		PageOrigins:    cfg.RPOrigins,
+		PageOrigins:    append(slices.Clone(cfg.RPOrigins), cfg.RelatedOriginsDocument()...),
+		RelatedOrigins: cfg.RelatedOriginsDocument(),
 	}
 	if err := tokenOptions(cfg, &opts); err != nil {
 		return err
@@ -83,12 +94,12 @@ func run(logger *slog.Logger) error {
 		slog.String("store", storeName),
 		slog.String("rpId", cfg.RPID),
 		slog.Any("rpOrigins", cfg.RPOrigins),
+		slog.Any("relatedOrigins", cfg.RelatedOrigins),
+		slog.String("attestation", cfg.Attestation),
 		slog.Bool("apiKeys", len(cfg.APIKeys) > 0),
 		slog.Bool("appAPI", cfg.AppAPI()),
 		slog.Bool("callerTokens", cfg.CallerTokens()))
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
 	served := make(chan error, 1)
 	go func() { served <- server.Serve(listener) }()
 	select {
@@ -122,4 +133,23 @@ func buildVersion() string {
 		}
 	}
 	return v
+}
+
+// authenticatorPolicy builds the policy; with attestation direct or
+// required it loads the FIDO metadata (the stored copy first) and keeps
+// refreshing it until ctx ends.
+func authenticatorPolicy(ctx context.Context, cfg *config.Config, store passkey.Store, logger *slog.Logger) (*authpolicy.Policy, error) {
+	if !cfg.UsesMetadata() {
+		return authpolicy.FromConfig(cfg, nil)
+	}
+	blobs, _ := store.(passkey.MetadataStore)
+	source := mds.New(mds.Options{URL: cfg.MDSURL, File: cfg.MDSFile, Store: blobs, Logger: logger})
+	// The Functions host waits 60 s for the handler to listen.
+	load, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := source.Load(load); err != nil {
+		return nil, err
+	}
+	go source.Run(ctx)
+	return authpolicy.FromConfig(cfg, source)
 }

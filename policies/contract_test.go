@@ -41,12 +41,11 @@ const testCorrelationID = "0f8fad5b-d9cb-469f-a165-70867728950e"
 
 // model is the merged policy chain.
 type model struct {
-	apiBase     string
-	env         *policies.Environment
-	tps         map[string][]*node // technical profile id -> its definitions in chain order
-	claimTypes  map[string]*node
-	journeys    map[string]*node
-	displayOnly map[string]bool
+	apiBase    string
+	env        *policies.Environment
+	tps        map[string][]*node // technical profile id -> its definitions in chain order
+	claimTypes map[string]*node
+	journeys   map[string]*node
 }
 
 func loadModel(t *testing.T) *model {

@@ -71,10 +71,13 @@ func repoFile(rel string) string { return filepath.Join(testenv.RepoRoot(), rel)
 
 // functionNames lists the POST functions that take the function key: the
 // folders under functions/ that hold a function.json, except the
-// anonymous ones (api.PagesFunction, api.AppFunction), sorted.
+// anonymous ones (the GET functions api.PagesFunction and
+// api.RelatedOriginsFunction, and the app API api.AppFunction), sorted.
 func functionNames(t *testing.T) []string {
 	t.Helper()
-	return slices.DeleteFunc(functionFolders(t), func(n string) bool { return n == api.PagesFunction || n == api.AppFunction })
+	return slices.DeleteFunc(functionFolders(t), func(n string) bool {
+		return n == api.PagesFunction || n == api.RelatedOriginsFunction || n == api.AppFunction
+	})
 }
 
 // functionFolders lists the folders under functions/ that hold a
@@ -321,6 +324,22 @@ func TestRoutesMatchFunctionFolders(t *testing.T) {
 	}
 }
 
+// TestRelatedOriginsFunctionJSON: browsers fetch the related origins
+// document without a key; the route is the handler's
+// RelatedOriginsFunctionPath under the "api" prefix.
+func TestRelatedOriginsFunctionJSON(t *testing.T) {
+	var f functionJSON
+	decodeFile(t, repoFile(filepath.Join("functions", api.RelatedOriginsFunction, "function.json")), &f)
+	if len(f.Bindings) != 2 {
+		t.Fatalf("%d bindings, want exactly an httpTrigger in and an http out", len(f.Bindings))
+	}
+	in := f.Bindings[0]
+	if in.Type != "httpTrigger" || in.AuthLevel != "anonymous" || !slices.Contains(in.Methods, "get") || in.Route == nil ||
+		"/api/"+*in.Route != api.RelatedOriginsFunctionPath {
+		t.Errorf("binding = %+v, want an anonymous get httpTrigger on route %s", in, strings.TrimPrefix(api.RelatedOriginsFunctionPath, "/api/"))
+	}
+}
+
 // TestPagesFunctionJSON: the page templates are fetched by browsers from
 // the B2C origin, without a key, under /api/pages/<file>.
 func TestPagesFunctionJSON(t *testing.T) {
@@ -374,7 +393,7 @@ func TestSupportFunctionJSON(t *testing.T) {
 		var f functionJSON
 		decodeFile(t, repoFile(filepath.Join("functions", name, "function.json")), &f)
 		anonymous := f.Bindings[0].AuthLevel == "anonymous"
-		if anonymous != (name == api.PagesFunction || name == api.AppFunction) {
+		if anonymous != (name == api.PagesFunction || name == api.AppFunction || name == api.RelatedOriginsFunction) {
 			t.Errorf("%s: authLevel %q", name, f.Bindings[0].AuthLevel)
 		}
 	}

@@ -41,6 +41,10 @@ type Options struct {
 	// PageOrigins may fetch the page templates under PagesPrefix (CORS):
 	// the B2C origins, PASSKEY_RP_ORIGINS.
 	PageOrigins []string
+	// RelatedOrigins are listed in the related origins document served at
+	// RelatedOriginsPath and RelatedOriginsFunctionPath
+	// (PASSKEY_RELATED_ORIGINS).
+	RelatedOrigins []string
 
 	// AppTokens validates the B2C access tokens of the app API
 	// (/api/me/passkeys, app.go); nil turns the app API off.
@@ -84,6 +88,8 @@ func New(service *passkey.Service, opts Options) *Server {
 	s.mux.HandleFunc(AppPrefix, s.app)
 	s.mux.HandleFunc(AppPrefix+"/", s.app)
 	s.mux.HandleFunc(PagesPrefix, s.pages)
+	s.mux.HandleFunc(RelatedOriginsPath, s.relatedOrigins)
+	s.mux.HandleFunc(RelatedOriginsFunctionPath, s.relatedOrigins)
 	s.mux.Handle("/api/", s.function("", func(context.Context, *request) (response, error) {
 		return nil, passkey.Errorf(passkey.CodeNotFound, "no such function")
 	}))
@@ -123,9 +129,12 @@ func (s *Server) Functions() []string {
 	for name := range s.supportFunctions() {
 		names = append(names, name)
 	}
-	// functions/pages serves the page templates (GET, anonymous), and
-	// functions/me-passkeys the app API.
-	names = append(names, PagesFunction, AppFunction)
+	// functions/pages serves the page templates (GET, anonymous).
+	names = append(names, PagesFunction)
+	// functions/well-known-webauthn serves the related origins (GET, anonymous).
+	names = append(names, RelatedOriginsFunction)
+	// functions/me-passkeys serves the app API (anonymous: a bearer token).
+	names = append(names, AppFunction)
 	return names
 }
 
@@ -224,21 +233,22 @@ func (s *Server) authorized(r *http.Request) bool {
 
 // statuses is the one map from error code to HTTP status.
 var statuses = map[passkey.Code]int{
-	passkey.CodeChallengeExpired:   http.StatusConflict,
-	passkey.CodeChallengeUsed:      http.StatusConflict,
-	passkey.CodeCredentialRejected: http.StatusConflict,
-	passkey.CodeCredentialUnknown:  http.StatusConflict,
-	passkey.CodeCredentialExists:   http.StatusConflict,
-	passkey.CodeNoDevices:          http.StatusConflict,
-	passkey.CodeDeviceLimit:        http.StatusConflict,
-	passkey.CodeUserMismatch:       http.StatusConflict,
-	passkey.CodeInvalidRequest:     http.StatusBadRequest,
-	passkey.CodeRequestTooLarge:    http.StatusRequestEntityTooLarge,
-	passkey.CodeUnauthorized:       http.StatusUnauthorized,
-	passkey.CodeNotFound:           http.StatusNotFound,
-	passkey.CodeMethodNotAllowed:   http.StatusMethodNotAllowed,
-	passkey.CodeStorageUnavailable: http.StatusServiceUnavailable,
-	passkey.CodeInternal:           http.StatusInternalServerError,
+	passkey.CodeChallengeExpired:        http.StatusConflict,
+	passkey.CodeChallengeUsed:           http.StatusConflict,
+	passkey.CodeCredentialRejected:      http.StatusConflict,
+	passkey.CodeCredentialUnknown:       http.StatusConflict,
+	passkey.CodeCredentialExists:        http.StatusConflict,
+	passkey.CodeNoDevices:               http.StatusConflict,
+	passkey.CodeDeviceLimit:             http.StatusConflict,
+	passkey.CodeUserMismatch:            http.StatusConflict,
+	passkey.CodeAuthenticatorNotAllowed: http.StatusConflict,
+	passkey.CodeInvalidRequest:          http.StatusBadRequest,
+	passkey.CodeRequestTooLarge:         http.StatusRequestEntityTooLarge,
+	passkey.CodeUnauthorized:            http.StatusUnauthorized,
+	passkey.CodeNotFound:                http.StatusNotFound,
+	passkey.CodeMethodNotAllowed:        http.StatusMethodNotAllowed,
+	passkey.CodeStorageUnavailable:      http.StatusServiceUnavailable,
+	passkey.CodeInternal:                http.StatusInternalServerError,
 }
 
 // Status returns the HTTP status of an error code.
@@ -277,7 +287,7 @@ func (s *Server) writeError(w http.ResponseWriter, id string, req *request, err 
 		Version:          "1.0.0",
 		Status:           status,
 		Code:             string(code),
-		UserMessage:      passkey.UserMessage(code, req.lang),
+		UserMessage:      passkey.ErrorUserMessage(err, code, req.lang),
 		DeveloperMessage: developer,
 		RequestID:        id,
 	})

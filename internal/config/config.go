@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,9 +28,18 @@ type Config struct {
 	SessionTTL  time.Duration `envconfig:"PASSKEY_SESSION_TTL" default:"5m"`
 	APIKeys     []string      `envconfig:"PASSKEY_API_KEYS"`
 	DeviceLimit int           `envconfig:"PASSKEY_DEVICE_LIMIT" default:"10"`
-	Attestation string        `envconfig:"PASSKEY_ATTESTATION" default:"direct"`
+	Attestation string        `envconfig:"PASSKEY_ATTESTATION" default:"none"`
 	// RequestTimeout bounds each request, well inside B2C's 10 s.
 	RequestTimeout time.Duration `envconfig:"PASSKEY_REQUEST_TIMEOUT" default:"8s"`
+
+	// The authenticator policy, the FIDO metadata and related origins
+	// (policy.go).
+	AAGUIDsAllowed []string `envconfig:"PASSKEY_AAGUIDS_ALLOWED"`
+	AAGUIDsBlocked []string `envconfig:"PASSKEY_AAGUIDS_BLOCKED"`
+	SyncedPasskeys string   `envconfig:"PASSKEY_SYNCED_PASSKEYS" default:"allow"`
+	MDSURL         string   `envconfig:"PASSKEY_MDS_URL" default:"https://mds3.fidoalliance.org/"`
+	MDSFile        string   `envconfig:"PASSKEY_MDS_FILE"`
+	RelatedOrigins []string `envconfig:"PASSKEY_RELATED_ORIGINS"`
 
 	CosmosEndpoint string `envconfig:"PASSKEY_COSMOS_ENDPOINT"`
 	CosmosKey      string `envconfig:"PASSKEY_COSMOS_KEY"`
@@ -61,6 +71,9 @@ func Load() (*Config, error) {
 	c.RPOrigins = trimList(c.RPOrigins)
 	c.APIKeys = trimList(c.APIKeys)
 	c.trimTokenLists()
+	c.AAGUIDsAllowed = trimList(c.AAGUIDsAllowed)
+	c.AAGUIDsBlocked = trimList(c.AAGUIDsBlocked)
+	c.RelatedOrigins = trimList(c.RelatedOrigins)
 	if len(c.RPOrigins) == 0 {
 		c.RPOrigins = []string{fmt.Sprintf("http://localhost:%d", c.Port)}
 	}
@@ -112,10 +125,8 @@ func (c *Config) Validate() error {
 	if c.DeviceLimit < 1 || c.DeviceLimit > 100 {
 		return fmt.Errorf("PASSKEY_DEVICE_LIMIT: %d must be between 1 and 100", c.DeviceLimit)
 	}
-	switch protocol.ConveyancePreference(c.Attestation) {
-	case protocol.PreferNoAttestation, protocol.PreferIndirectAttestation, protocol.PreferDirectAttestation, protocol.PreferEnterpriseAttestation:
-	default:
-		return fmt.Errorf("PASSKEY_ATTESTATION: %q must be none, indirect, direct or enterprise", c.Attestation)
+	if err := c.validatePolicy(); err != nil {
+		return err
 	}
 	if c.RequestTimeout < time.Second || c.RequestTimeout > 9*time.Second {
 		return fmt.Errorf("PASSKEY_REQUEST_TIMEOUT: %s must be between 1s and 9s (B2C gives up after 10s)", c.RequestTimeout)
@@ -158,8 +169,8 @@ func (c *Config) WebAuthn() (*webauthn.WebAuthn, error) {
 	return webauthn.New(&webauthn.Config{
 		RPID:                  c.RPID,
 		RPDisplayName:         c.RPName,
-		RPOrigins:             c.RPOrigins,
-		AttestationPreference: protocol.ConveyancePreference(c.Attestation),
+		RPOrigins:             append(slices.Clone(c.RPOrigins), c.RelatedOriginsDocument()...),
+		AttestationPreference: c.conveyance(),
 		AuthenticatorSelection: protocol.AuthenticatorSelection{
 			ResidentKey:      protocol.ResidentKeyRequirementPreferred,
 			UserVerification: protocol.VerificationRequired,

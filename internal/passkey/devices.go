@@ -19,6 +19,11 @@ type Device struct {
 	BackupEligible    bool      `json:"backupEligible"`
 	BackupState       bool      `json:"backupState"`
 	AttestationFormat string    `json:"attestationFormat"`
+	// AttestationVerified: the attestation was verified against the FIDO
+	// metadata at registration.
+	AttestationVerified bool `json:"attestationVerified"`
+	// Description is the FIDO metadata's description, where there is one.
+	Description string `json:"description,omitempty"`
 }
 
 func newDevice(c Credential) Device {
@@ -38,6 +43,9 @@ func newDevice(c Credential) Device {
 		BackupEligible:    c.WebAuthn.Flags.BackupEligible,
 		BackupState:       c.WebAuthn.Flags.BackupState,
 		AttestationFormat: c.WebAuthn.AttestationFormat,
+
+		AttestationVerified: c.AttestationVerified,
+		Description:         c.Description,
 	}
 }
 

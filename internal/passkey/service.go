@@ -26,6 +26,8 @@ type Options struct {
 	SessionTTL  time.Duration
 	DeviceLimit int
 	Logger      *slog.Logger
+	// Policy, when set, judges each new and each signing authenticator.
+	Policy AuthenticatorPolicy
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -147,6 +149,12 @@ func (s *Service) RegisterFinish(ctx context.Context, req RegisterFinishRequest)
 	if err != nil {
 		return nil, rejected("verifying the attestation", err)
 	}
+	var attested Attestation
+	if s.opts.Policy != nil {
+		if attested, err = s.opts.Policy.Registration(ctx, parsed, created); err != nil {
+			return nil, err
+		}
+	}
 	now := s.opts.Now().UTC()
 	var stored Credential
 	err = s.updateUser(ctx, user, func(u *User) error {
@@ -166,6 +174,9 @@ func (s *Service) RegisterFinish(ctx context.Context, req RegisterFinishRequest)
 			CreatedAt:  now,
 			LastUsedAt: now,
 			Challenge:  session.Challenge,
+
+			AttestationVerified: attested.Verified,
+			Description:         attested.Description,
 		}
 		if stored.Name == "" {
 			stored.Name = DefaultDeviceName(created, now)
@@ -309,6 +320,13 @@ func (s *Service) LoginFinish(ctx context.Context, req LoginFinishRequest) (*Log
 	}
 	if err != nil {
 		return nil, rejected("verifying the assertion", err)
+	}
+	if s.opts.Policy != nil {
+		stored := user.Credentials[user.Find(parsed.RawID)]
+		stored.WebAuthn.Flags = validated.Flags
+		if err := s.opts.Policy.Login(ctx, &stored); err != nil {
+			return nil, err
+		}
 	}
 	counter := parsed.Response.AuthenticatorData.Counter
 	now := s.opts.Now().UTC()
