@@ -48,11 +48,6 @@ type model struct {
 	journeys   map[string]*node
 }
 
-func loadModel(t *testing.T) *model {
-	t.Helper()
-	return loadModelOf(t, renderChains(t)[0])
-}
-
 // loadModelOf reads the merged policy chain of one environment.
 func loadModelOf(t *testing.T, c chain) *model {
 	t.Helper()
