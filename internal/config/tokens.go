@@ -46,7 +46,7 @@ func (c *Config) validateTokens() error {
 	} else if c.TokenAudience != "" || c.TokenScope != "" || len(c.AppOrigins) > 0 {
 		return errors.New("PASSKEY_TOKEN_METADATA_URLS: required when PASSKEY_TOKEN_AUDIENCE, PASSKEY_TOKEN_SCOPE or PASSKEY_APP_ORIGINS is set")
 	}
-	if c.TokenMaxAuthAge < 10*time.Second || c.TokenMaxAuthAge > 24*time.Hour {
+	if c.AppAPI() && (c.TokenMaxAuthAge < 10*time.Second || c.TokenMaxAuthAge > 24*time.Hour) {
 		return fmt.Errorf("PASSKEY_TOKEN_MAX_AUTH_AGE: %s must be between 10s and 24h", c.TokenMaxAuthAge)
 	}
 	for _, o := range c.AppOrigins {
