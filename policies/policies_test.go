@@ -244,10 +244,15 @@ func TestPagesContract(t *testing.T) {
 				t.Errorf("%s: %s loads %s, which the handler does not serve: %v", name, id, file, err)
 				continue
 			}
-			for _, want := range []string{`<div id="api">`, `src="passkey.js" defer`, `src="passkey-b2c.js" defer`} {
+			for _, want := range []string{`<div id="api">`, `src="passkey.js" defer`} {
 				if !strings.Contains(string(page), want) {
 					t.Errorf("%s lacks %s", file, want)
 				}
+			}
+			// The page script: passkey-b2c.js, or passkey-lifecycle.js for
+			// the silent upgrade page.
+			if !strings.Contains(string(page), `src="passkey-b2c.js" defer`) && !strings.Contains(string(page), `src="passkey-lifecycle.js" defer`) {
+				t.Errorf("%s loads neither passkey-b2c.js nor passkey-lifecycle.js", file)
 			}
 			if strings.Contains(strings.ToLower(string(page)), "jquery") {
 				t.Errorf("%s loads jQuery of its own", file)

@@ -57,6 +57,11 @@ const maxConflictRetries = 8
 // RegisterBeginRequest starts the registration of a passkey.
 type RegisterBeginRequest struct {
 	ObjectID, UserName, DisplayName string
+	// Mediation is empty, or conditional for the automatic upgrade after a
+	// password sign-in (lifecycle.go).
+	Mediation string
+	// Hints are security-key, client-device or hybrid, in order.
+	Hints []string
 }
 
 // BeginResult carries the options for the browser and, where a user is
@@ -81,16 +86,28 @@ func (s *Service) RegisterBegin(ctx context.Context, req RegisterBeginRequest) (
 	} else if err := checkText("displayName", req.DisplayName, 256); err != nil {
 		return nil, err
 	}
+	mediation, err := registrationMediation(req.Mediation)
+	if err != nil {
+		return nil, err
+	}
+	hints, err := parseHints(req.Hints)
+	if err != nil {
+		return nil, err
+	}
 	user, err := s.getUser(ctx, req.ObjectID)
 	if err != nil {
 		return nil, err
 	}
 	if len(user.Credentials) >= s.opts.DeviceLimit {
+		if mediation == protocol.MediationConditional {
+			// A silent upgrade must never stop a sign-in: no options, so the
+			// page goes on without a passkey.
+			return &BeginResult{DeviceCount: len(user.Credentials), Named: true}, nil
+		}
 		return nil, Errorf(CodeDeviceLimit, "the user has %d passkeys, the limit is %d", len(user.Credentials), s.opts.DeviceLimit)
 	}
 	wu := webauthnUser{user: user, name: req.UserName, displayName: req.DisplayName}
-	creation, data, err := s.webauthn.BeginRegistration(wu,
-		webauthn.WithExclusions(webauthn.Credentials(wu.WebAuthnCredentials()).CredentialDescriptors()))
+	creation, data, err := s.webauthn.BeginMediatedRegistration(wu, mediation, s.registrationOptions(wu, mediation, hints)...)
 	if err != nil {
 		return nil, fmt.Errorf("beginning registration: %w", err)
 	}
@@ -115,6 +132,7 @@ type RegisterResult struct {
 	DeviceName    string
 	DeviceCount   int
 	PasskeySynced bool
+	Signals       Signals
 }
 
 // RegisterFinish verifies the attestation against its session and stores
@@ -192,6 +210,7 @@ func (s *Service) RegisterFinish(ctx context.Context, req RegisterFinishRequest)
 		DeviceName:    stored.Name,
 		DeviceCount:   len(user.Credentials),
 		PasskeySynced: stored.WebAuthn.Flags.BackupState,
+		Signals:       s.signals(user),
 	}, nil
 }
 
@@ -200,6 +219,8 @@ func (s *Service) RegisterFinish(ctx context.Context, req RegisterFinishRequest)
 type LoginBeginRequest struct {
 	ObjectID  string
 	Mediation string
+	// Hints are security-key, client-device or hybrid, in order.
+	Hints []string
 }
 
 // LoginBegin creates request options and stores the challenge session. A
@@ -211,14 +232,17 @@ func (s *Service) LoginBegin(ctx context.Context, req LoginBeginRequest) (*Begin
 	default:
 		return nil, Errorf(CodeInvalidRequest, "mediation must be empty, conditional, optional or required")
 	}
+	hints, err := parseHints(req.Hints)
+	if err != nil {
+		return nil, err
+	}
 	var (
 		assertion *protocol.CredentialAssertion
 		data      *webauthn.SessionData
 		user      *User
-		err       error
 	)
 	if req.ObjectID == "" {
-		assertion, data, err = s.webauthn.BeginDiscoverableMediatedLogin(mediation)
+		assertion, data, err = s.webauthn.BeginDiscoverableMediatedLogin(mediation, loginOptions(hints)...)
 	} else {
 		if err = checkObjectID(req.ObjectID); err != nil {
 			return nil, err
@@ -229,7 +253,7 @@ func (s *Service) LoginBegin(ctx context.Context, req LoginBeginRequest) (*Begin
 		if len(user.Credentials) == 0 {
 			return nil, Errorf(CodeNoDevices, "the user has no passkeys")
 		}
-		assertion, data, err = s.webauthn.BeginMediatedLogin(webauthnUser{user: user}, mediation)
+		assertion, data, err = s.webauthn.BeginMediatedLogin(webauthnUser{user: user}, mediation, loginOptions(hints)...)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("beginning login: %w", err)
@@ -262,6 +286,7 @@ type LoginResult struct {
 	DeviceName    string
 	UserVerified  bool
 	PasskeySynced bool
+	Signals       Signals
 }
 
 // LoginFinish verifies the assertion against its session and the stored
@@ -368,6 +393,7 @@ func (s *Service) LoginFinish(ctx context.Context, req LoginFinishRequest) (*Log
 		DeviceName:    used.Name,
 		UserVerified:  parsed.Response.AuthenticatorData.Flags.HasUserVerified(),
 		PasskeySynced: parsed.Response.AuthenticatorData.Flags.HasBackupState(),
+		Signals:       s.signals(user),
 	}, nil
 }
 

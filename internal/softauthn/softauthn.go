@@ -160,6 +160,17 @@ type ceremony struct {
 	origin                                 string
 	backup                                 *[2]bool
 	credentialID                           []byte
+	// credProps is the credProps extension output of a registration:
+	// nil means rk true when the options request it; see WithCredProps.
+	credProps *protocol.CredentialPropertiesOutput
+}
+
+// WithCredProps sets what a registration reports for the credProps
+// extension when the options request it: rk false (a credential that is
+// not discoverable), or nothing at all (a browser that does not report it:
+// WithCredProps(nil)). Without it, rk is true, as for a passkey.
+func WithCredProps(rk *bool) CeremonyOption {
+	return func(c *ceremony) { c.credProps = &protocol.CredentialPropertiesOutput{RK: rk} }
 }
 
 // WithoutUV clears the user verified (UV) flag.
@@ -308,6 +319,16 @@ func (a *Authenticator) Register(optionsJSON string, opts ...CeremonyOption) (st
 			PublicKeyAlgorithm:    int64(webauthncose.AlgES256),
 			AttestationObject:     attObj,
 		},
+	}
+	if options.Extensions.CredProps {
+		rk := true
+		props := &protocol.CredentialPropertiesOutput{RK: &rk}
+		if c.credProps != nil {
+			props = c.credProps
+		}
+		if props.RK != nil {
+			out.ClientExtensionResults.CredProps = props
+		}
 	}
 	return marshal(out)
 }
