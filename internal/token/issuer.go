@@ -31,8 +31,14 @@ type issuer struct {
 	keys          []jose.JSONWebKey
 	lastMetadata  time.Time // last attempt
 	lastKeys      time.Time // last attempt
+	keysFetchedAt time.Time // last success
 	keysFetchedOK bool
 }
+
+// keyMaxAge is how long a fetched key set is trusted without a look at
+// the issuer: a key the issuer withdraws (compromised, retired) stops
+// verifying within this time even if no token names a new key.
+const keyMaxAge = time.Hour
 
 func newIssuer(metadataURL string, cfg Config) *issuer {
 	is := &issuer{metadataURL: metadataURL, cfg: cfg}
@@ -122,18 +128,23 @@ func (is *issuer) fetch(ctx context.Context, u string, v any) error {
 }
 
 // keysFor returns the keys that may have signed a token with key id kid,
-// fetching the key set when none has the kid and the last fetch is older
-// than RefetchInterval: a rotation is picked up at the first token signed
-// with the new key, and tokens naming made-up keys cost at most one fetch
-// per interval.
+// fetching the key set when none has the kid, or the set is older than
+// keyMaxAge, and the last fetch is older than RefetchInterval: a rotation
+// is picked up at the first token signed with the new key, a withdrawn key
+// stops verifying within keyMaxAge, and tokens naming made-up keys cost at
+// most one fetch per interval.
 func (is *issuer) keysFor(ctx context.Context, kid string) ([]jose.JSONWebKey, error) {
 	is.mu.Lock()
 	defer is.mu.Unlock()
-	if match := matching(is.keys, kid); len(match) > 0 {
+	now := is.cfg.Now()
+	stale := now.Sub(is.keysFetchedAt) > keyMaxAge
+	if match := matching(is.keys, kid); len(match) > 0 && !stale {
 		return match, nil
 	}
-	now := is.cfg.Now()
 	if !is.lastKeys.IsZero() && now.Sub(is.lastKeys) < is.cfg.RefetchInterval {
+		if match := matching(is.keys, kid); len(match) > 0 {
+			return match, nil // stale, but refetched moments ago: keep it
+		}
 		if !is.keysFetchedOK {
 			return nil, errKeysUnavailable
 		}
@@ -142,10 +153,16 @@ func (is *issuer) keysFor(ctx context.Context, kid string) ([]jose.JSONWebKey, e
 	is.lastKeys = now
 	var set jose.JSONWebKeySet
 	if err := is.fetch(ctx, is.jwksURL, &set); err != nil {
+		// A stale set still verifies while the issuer cannot be reached:
+		// an outage of the issuer's key endpoint stops no sign-in.
+		if match := matching(is.keys, kid); len(match) > 0 {
+			return match, nil
+		}
 		is.keysFetchedOK = false
 		return nil, fmt.Errorf("%w: %v", errKeysUnavailable, err)
 	}
 	is.keysFetchedOK = true
+	is.keysFetchedAt = now
 	is.keys = signingKeys(set.Keys)
 	if match := matching(is.keys, kid); len(match) > 0 {
 		return match, nil

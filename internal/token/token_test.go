@@ -106,7 +106,8 @@ func TestKeyRotation(t *testing.T) {
 		MetadataURLs: []string{is.MetadataURL}, Audience: audience,
 		RefetchInterval: time.Minute, Now: func() time.Time { return clock },
 	})
-	claims := is.Claims("user-1", audience, "")
+	// Valid for a day: the test's clock moves by hours.
+	claims := tokentest.With(is.Claims("user-1", audience, ""), "exp", time.Now().Add(24*time.Hour).Unix())
 	ctx := context.Background()
 	if _, err := v.Validate(ctx, is.Sign(t, claims)); err != nil {
 		t.Fatal(err)
@@ -142,6 +143,17 @@ func TestKeyRotation(t *testing.T) {
 		t.Fatalf("after a second rotation: %v", err)
 	}
 	refused(t, v, oldToken, token.CheckSignature)
+
+	// A key the issuer withdraws stops verifying once the cached set is an
+	// hour old, even when no token names a new key.
+	current := is.Sign(t, claims)
+	is.Rotate(t, true)
+	clock = clock.Add(30 * time.Minute)
+	if _, err := v.Validate(ctx, current); err != nil {
+		t.Fatalf("within the hour: %v", err)
+	}
+	clock = clock.Add(31 * time.Minute)
+	refused(t, v, current, token.CheckSignature)
 }
 
 // TestEntraAppTokens: Entra ID's v2 metadata names the v2 issuer only; a
