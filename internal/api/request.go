@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"io"
 	"net/http"
 
@@ -31,6 +32,9 @@ type request struct {
 	CorrelationID string `json:"correlationId"`
 	// ClientIP is B2C's {Context:IPAddress}, for the security events.
 	ClientIP string `json:"clientIp"`
+	// RequestedBy and Reason are read by the support functions (support.go).
+	RequestedBy string `json:"requestedBy"`
+	Reason      string `json:"reason"`
 
 	lang language.Tag
 }
@@ -90,4 +94,18 @@ func jsonProblem(err error) string {
 		return "unexpected end of input"
 	}
 	return "cannot be decoded"
+}
+
+// claim is a required claim's name and value, for require.
+type claim struct{ name, value string }
+
+// require fails with invalid_request naming the first required claim that
+// is empty or blank.
+func require(claims ...claim) error {
+	for _, c := range claims {
+		if strings.TrimSpace(c.value) == "" {
+			return passkey.Errorf(passkey.CodeInvalidRequest, "%s is required", c.name)
+		}
+	}
+	return nil
 }
