@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"io"
 	"net/http"
+	"strings"
 
 	"golang.org/x/text/language"
 
