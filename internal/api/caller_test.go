@@ -99,8 +99,8 @@ func TestCallerTokens(t *testing.T) {
 		if r := e.do(t, "GET", "/", "", nil); r.status != http.StatusOK {
 			t.Errorf("GET / = %d", r.status)
 		}
-		ok(t, e.do(t, "POST", "/api/"+api.SupportListFunction, "", map[string]any{"objectId": "u", "requestedBy": "agent"}, key...), "support")
-		ok(t, e.do(t, "GET", "/api/me/passkeys", e.tokenFor(t, "user-1"), nil), "app API")
+		ok(t, e.do(t, "POST", "/api/"+api.SupportListFunction, "", map[string]any{"objectId": user1, "requestedBy": "agent"}, key...), "support")
+		ok(t, e.do(t, "GET", "/api/me/passkeys", e.tokenFor(t, user1), nil), "app API")
 	})
 
 	t.Run("keys rotated midway", func(t *testing.T) {
