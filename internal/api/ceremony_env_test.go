@@ -79,6 +79,7 @@ type measuringStore struct {
 	passkey.Store
 	mu                  sync.Mutex
 	maxSession, maxUser int
+	writes              int // calls that write
 }
 
 func (m *measuringStore) measure(v any, largest *int) {
@@ -86,6 +87,14 @@ func (m *measuringStore) measure(v any, largest *int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	*largest = max(*largest, len(data))
+	m.writes++
+}
+
+// writeCalls returns how many calls wrote to the store so far.
+func (m *measuringStore) writeCalls() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.writes
 }
 
 func (m *measuringStore) ClaimSession(ctx context.Context, challenge string, claim passkey.Claim, keepUntil time.Time) (passkey.Claim, bool, error) {

@@ -72,7 +72,9 @@ func template(d webauthn.SessionData) webauthn.SessionData {
 func (s *Service) sessionData(session *Session, userID string) webauthn.SessionData {
 	d := s.templates[templateKey{session.Ceremony, session.Conditional && session.Ceremony == Registration}]
 	d.Challenge = session.Challenge
-	d.UserID = []byte(userID)
+	if userID != "" {
+		d.UserID = []byte(userID)
+	}
 	return d
 }
 
