@@ -29,8 +29,7 @@ const UseFlushEvery = time.Second
 type pendingUser struct {
 	user    *passkey.User // not changed after it is stored here
 	version uint64
-	data    []byte // the record as written to the file
-	owner   *byte  // the durable write committing it; nil for a use
+	owner   *byte // the durable write committing it; nil for a use
 	prev    *pendingUser
 }
 
@@ -59,10 +58,8 @@ func (s *Store) RecordUse(ctx context.Context, u *passkey.User) error {
 	if added, removed := u.IndexChanges(); len(added) > 0 || len(removed) > 0 {
 		return s.ReplaceUser(ctx, u)
 	}
-	user, err := json.Marshal(u)
-	if err != nil {
-		return err
-	}
+	// The record is encoded by the flush, once for all the uses of the
+	// user in that second.
 	s.pending.mu.Lock()
 	defer s.pending.mu.Unlock()
 	var version uint64
@@ -72,7 +69,7 @@ func (s *Store) RecordUse(ctx context.Context, u *passkey.User) error {
 	case top != nil:
 		version = top.version
 	default:
-		err := s.db.View(func(tx *bolt.Tx) error {
+		err := s.db.View(func(tx *bolt.Tx) (err error) {
 			version, err = readVersion(tx, u.ID)
 			return err
 		})
@@ -86,7 +83,7 @@ func (s *Store) RecordUse(ctx context.Context, u *passkey.User) error {
 	version++
 	stored := *u
 	stored.Credentials = append([]passkey.Credential(nil), u.Credentials...)
-	s.pending.m[u.ID] = &pendingUser{user: &stored, version: version, data: recordBytes(user, version)}
+	s.pending.m[u.ID] = &pendingUser{user: &stored, version: version}
 	u.Version = strconv.FormatUint(version, 10)
 	return nil
 }
@@ -150,22 +147,43 @@ func (s *Store) committed(id string, owner *byte, err error) {
 	s.pending.m[id] = top.prev
 }
 
-// flushUses commits every pending use in one transaction.
+// flushUses commits every pending use in one transaction. The records
+// are encoded outside the lock; a record whose user the file already
+// holds at that version or later (a durable write committed it since) is
+// left out.
 func (s *Store) flushUses() error {
-	var flushed map[string]*pendingUser
+	type flushing struct {
+		e    *pendingUser
+		data []byte
+	}
+	s.pending.mu.Lock()
+	batch := make(map[string]flushing, len(s.pending.m))
+	for id, e := range s.pending.m {
+		if e.owner == nil { // a durable write commits its own
+			batch[id] = flushing{e: e}
+		}
+	}
+	s.pending.mu.Unlock()
+	if len(batch) == 0 {
+		return nil
+	}
+	for id, f := range batch {
+		user, err := json.Marshal(f.e.user)
+		if err != nil {
+			return err
+		}
+		f.data = recordBytes(user, f.e.version)
+		batch[id] = f
+	}
 	err := s.update(func(tx *bolt.Tx) error {
-		s.pending.mu.Lock()
-		defer s.pending.mu.Unlock()
-		flushed = make(map[string]*pendingUser)
 		users := tx.Bucket(usersBucket)
-		for id, e := range s.pending.m {
-			if e.owner != nil {
-				continue // its own write commits it
+		for id, f := range batch {
+			if v, err := readVersion(tx, id); err != nil || v >= f.e.version {
+				continue // gone, or written since by a durable write
 			}
-			if err := users.Put([]byte(id), e.data); err != nil {
+			if err := users.Put([]byte(id), f.data); err != nil {
 				return err
 			}
-			flushed[id] = e
 		}
 		return nil
 	})
@@ -174,8 +192,8 @@ func (s *Store) flushUses() error {
 	}
 	s.pending.mu.Lock()
 	defer s.pending.mu.Unlock()
-	for id, e := range flushed {
-		if s.pending.m[id] == e {
+	for id, f := range batch {
+		if s.pending.m[id] == f.e {
 			delete(s.pending.m, id)
 		}
 	}
