@@ -65,7 +65,7 @@ func TestRemoveExpired(t *testing.T) {
 	now := time.Now()
 	for i, keep := range []time.Duration{-time.Minute, -time.Second, time.Minute} {
 		ch := string(rune('a' + i))
-		if _, won, err := s.ClaimSession(ctx, ch, passkey.Claim{Digest: "first", At: now}, now.Add(keep)); err != nil || !won {
+		if _, won, err := s.ClaimSession(ctx, ch, passkey.Claim{Digest: storetest.Digest("first"), At: now}, now.Add(keep)); err != nil || !won {
 			t.Fatal(won, err)
 		}
 	}
@@ -73,8 +73,8 @@ func TestRemoveExpired(t *testing.T) {
 		t.Fatal(err)
 	}
 	for ch, kept := range map[string]bool{"a": false, "b": false, "c": true} {
-		first, _, err := s.ClaimSession(ctx, ch, passkey.Claim{Digest: "second", At: now}, now.Add(time.Minute))
-		if err != nil || (first.Digest == "first") != kept {
+		first, _, err := s.ClaimSession(ctx, ch, passkey.Claim{Digest: storetest.Digest("second"), At: now}, now.Add(time.Minute))
+		if err != nil || (first.Digest == storetest.Digest("first")) != kept {
 			t.Errorf("mark %s: first claim %q, %v; want kept=%v", ch, first.Digest, err, kept)
 		}
 	}

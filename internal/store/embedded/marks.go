@@ -1,8 +1,11 @@
 package embedded
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"sync"
 	"time"
 
@@ -13,17 +16,21 @@ import (
 // embedded store serves one process (bbolt locks its file), and its
 // session key is made afresh at each start: a challenge issued before a
 // crash cannot be opened after it, so a mark never needs to outlive the
-// process, and a claim costs no write to disk. Each mark takes about 250
-// bytes until its session's expiry plus the retry window (at 1,000 logins
-// a second and the default 5-minute sessions, about 45 MB at most).
+// process, and a claim costs no write to disk. A mark takes about 200
+// bytes (with its result) until its session's expiry plus the retry
+// window: at 1,000 logins a second and the default 5-minute sessions,
+// about 80 MB at most; at a B2C tenant's usual rates, a few.
 type marks struct {
 	mu sync.Mutex
 	m  map[[16]byte]mark
 }
 
+// mark is a claim in compact form.
 type mark struct {
-	claim passkey.Claim
-	until time.Time
+	digest [sha256.Size]byte // the claim's hex digest, decoded
+	at     int64             // Unix nanoseconds
+	until  int64             // Unix nanoseconds
+	result *passkey.Result
 }
 
 func newMarks() *marks { return &marks{m: make(map[[16]byte]mark)} }
@@ -35,20 +42,39 @@ func markKey(challenge string) [16]byte {
 	return [16]byte(sum[:16])
 }
 
+func (m mark) claim() passkey.Claim {
+	return passkey.Claim{Digest: hex.EncodeToString(m.digest[:]), At: time.Unix(0, m.at).UTC(), Result: m.result}
+}
+
 // SessionKey returns the key made when the store was opened.
 func (s *Store) SessionKey() []byte { return s.sessionKey }
 
-// ClaimSession stores the claim unless the challenge has one; it never
-// fails.
+// ClaimSession stores the claim unless the challenge has one; it fails
+// only on a digest that is not the service's (hex SHA-256).
 func (s *Store) ClaimSession(_ context.Context, challenge string, claim passkey.Claim, keepUntil time.Time) (passkey.Claim, bool, error) {
+	m := mark{at: claim.At.UnixNano(), until: keepUntil.UnixNano(), result: compactResult(claim.Result)}
+	if n, err := hex.Decode(m.digest[:], []byte(claim.Digest)); err != nil || n != sha256.Size {
+		return passkey.Claim{}, false, fmt.Errorf("embedded store: a claim's digest must be hex SHA-256")
+	}
 	k := markKey(challenge)
 	s.marks.mu.Lock()
 	defer s.marks.mu.Unlock()
-	if m, ok := s.marks.m[k]; ok {
-		return m.claim, false, nil
+	if first, ok := s.marks.m[k]; ok {
+		return first.claim(), false, nil
 	}
-	s.marks.m[k] = mark{claim: claim, until: keepUntil}
+	s.marks.m[k] = m
 	return claim, true, nil
+}
+
+// compactResult copies the result so that it holds nothing else in
+// memory (a credential id sliced from a request keeps the request).
+func compactResult(r *passkey.Result) *passkey.Result {
+	if r == nil {
+		return nil
+	}
+	c := *r
+	c.CredentialID = bytes.Clone(r.CredentialID)
+	return &c
 }
 
 // SetResult replaces the result of the challenge's claim. It returns
@@ -61,7 +87,7 @@ func (s *Store) SetResult(_ context.Context, challenge string, result *passkey.R
 	if !ok {
 		return passkey.ErrNotFound
 	}
-	m.claim.Result = result
+	m.result = compactResult(result)
 	s.marks.m[k] = m
 	return nil
 }
@@ -71,7 +97,7 @@ func (s *Store) RemoveExpired(t time.Time) error {
 	s.marks.mu.Lock()
 	defer s.marks.mu.Unlock()
 	for k, m := range s.marks.m {
-		if m.until.Before(t) {
+		if m.until < t.UnixNano() {
 			delete(s.marks.m, k)
 		}
 	}

@@ -8,6 +8,8 @@ package storetest
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"reflect"
@@ -166,7 +168,7 @@ func Run(t *testing.T, engine Engine) {
 		results := make(chan outcome, n)
 		claimedAt := time.Now().UTC().Truncate(time.Millisecond)
 		for i := range n {
-			claim := fmt.Sprintf("claim-%d", i)
+			claim := Digest(fmt.Sprintf("claim-%d", i))
 			wg.Go(func() {
 				first, won, err := store.ClaimSession(ctx, challenge, passkey.Claim{Digest: claim, At: claimedAt}, keep)
 				results <- outcome{claim, first, won, err}
@@ -200,14 +202,14 @@ func Run(t *testing.T, engine Engine) {
 		if err := store.SetResult(ctx, challenge, result); err != nil {
 			t.Fatalf("SetResult: %v", err)
 		}
-		again, won, err := store.ClaimSession(ctx, challenge, passkey.Claim{Digest: "late", At: claimedAt.Add(time.Second)}, keep)
+		again, won, err := store.ClaimSession(ctx, challenge, passkey.Claim{Digest: Digest("late"), At: claimedAt.Add(time.Second)}, keep)
 		if err != nil || won || again.Digest != winner || !again.At.Equal(claimedAt) || again.Result == nil || !reflect.DeepEqual(*again.Result, *result) {
 			t.Fatalf("repeat claim = %+v, %v, %v; want the stored claim with its result, not won", again, won, err)
 		}
 		if err := store.SetResult(ctx, challenge, nil); err != nil {
 			t.Fatalf("SetResult(nil): %v", err)
 		}
-		if again, _, err := store.ClaimSession(ctx, challenge, passkey.Claim{Digest: "late", At: claimedAt}, keep); err != nil || again.Result != nil {
+		if again, _, err := store.ClaimSession(ctx, challenge, passkey.Claim{Digest: Digest("late"), At: claimedAt}, keep); err != nil || again.Result != nil {
 			t.Fatalf("claim after SetResult(nil) = %+v, %v; want no result", again, err)
 		}
 	})
@@ -234,4 +236,10 @@ func credential(id, name string) passkey.Credential {
 		CreatedAt:  now,
 		LastUsedAt: now,
 	}
+}
+
+// Digest is a claim digest of the service's form (hex SHA-256) for label.
+func Digest(label string) string {
+	sum := sha256.Sum256([]byte(label))
+	return hex.EncodeToString(sum[:])
 }
