@@ -208,7 +208,11 @@ func (s *Service) RegisterFinish(ctx context.Context, req RegisterFinishRequest)
 		return nil, err
 	}
 	if retry && first.Result != nil {
-		return registerResult(first.Result, s.currentSignals(ctx, first.Result.ObjectID)), nil
+		result, err := s.storedResult(ctx, first.Result, session.UserID, parsed.Response.AttestationObject.AuthData.AttData.CredentialID, nil)
+		if err != nil {
+			return nil, err
+		}
+		return registerResult(result, s.currentSignals(ctx, result.ObjectID)), nil
 	}
 	user, err := s.getUser(ctx, session.UserID)
 	if err != nil {
@@ -436,7 +440,7 @@ func (s *Service) LoginFinish(ctx context.Context, req LoginFinishRequest) (res 
 			return nil, err
 		}
 		if first.Result != nil {
-			return loginResult(first.Result, s.currentSignals(ctx, first.Result.ObjectID)), nil
+			return s.loginRetryAnswer(ctx, first.Result, owner, parsed)
 		}
 		// The first attempt, in time, did not succeed: run it again.
 	}
@@ -459,7 +463,7 @@ func (s *Service) LoginFinish(ctx context.Context, req LoginFinishRequest) (res 
 			return nil, err
 		}
 		if retry && first.Result != nil {
-			return loginResult(first.Result, s.currentSignals(ctx, first.Result.ObjectID)), nil
+			return s.loginRetryAnswer(ctx, first.Result, owner, parsed)
 		}
 		// This call won the mark, or retries a first call that did not
 		// succeed: it records the use.
@@ -482,6 +486,44 @@ func (s *Service) LoginFinish(ctx context.Context, req LoginFinishRequest) (res 
 		s.setResult(ctx, session, mark.Result)
 	}
 	return s.loginAnswer(ctx, user, used, v, written, mark.Result, err)
+}
+
+// loginRetryAnswer answers B2C's identical retry of a login that
+// succeeded.
+func (s *Service) loginRetryAnswer(ctx context.Context, first *Result, owner string, parsed *protocol.ParsedCredentialAssertionData) (*LoginResult, error) {
+	result, err := s.storedResult(ctx, first, owner, parsed.RawID, &parsed.Response.AuthenticatorData.Flags)
+	if err != nil {
+		return nil, err
+	}
+	return loginResult(result, s.currentSignals(ctx, result.ObjectID)), nil
+}
+
+// storedResult is the result a mark kept of a finish that succeeded. A
+// store that keeps only that it succeeded (the embedded store: its marks
+// are in memory) gives an empty one; it is then rebuilt from the record
+// and the request, which is the first one's (an identical retry): its
+// credential, with the flags it asserted for a login (flags nil: a
+// registration, with the passkey count).
+func (s *Service) storedResult(ctx context.Context, first *Result, owner string, credentialID []byte, flags *protocol.AuthenticatorFlags) (*Result, error) {
+	if first.ObjectID != "" {
+		return first, nil
+	}
+	user, err := s.getUser(ctx, owner)
+	if err != nil {
+		return nil, err
+	}
+	i := user.Find(credentialID)
+	if i < 0 {
+		return nil, Errorf(CodeCredentialUnknown, "the passkey was removed since the first call")
+	}
+	c := user.Credentials[i]
+	result := &Result{ObjectID: user.ID, CredentialID: c.WebAuthn.ID, DeviceName: c.Name, PasskeySynced: c.WebAuthn.Flags.BackupState}
+	if flags == nil {
+		result.DeviceCount = len(user.Credentials)
+	} else {
+		result.UserVerified, result.PasskeySynced = flags.HasUserVerified(), flags.HasBackupState()
+	}
+	return result, nil
 }
 
 // namedLoginMarkedInRecord finishes a login begun for a user on a store

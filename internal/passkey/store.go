@@ -59,6 +59,8 @@ type SessionStore interface {
 	// keepUntil. It returns the first claim (the given one, or the one
 	// that was there, with the result SetResult gave it) and whether this
 	// call stored it; of any number of concurrent calls exactly one wins.
+	// A store may keep of a result only that there was one (an empty
+	// Result): the service then rebuilds it from the record.
 	ClaimSession(ctx context.Context, challenge string, claim Claim, keepUntil time.Time) (first Claim, won bool, err error)
 	// SetResult replaces the result of the challenge's claim (nil: the
 	// call did not succeed after all, and a retry runs it again). It

@@ -16,10 +16,11 @@ import (
 // embedded store serves one process (bbolt locks its file), and its
 // session key is made afresh at each start: a challenge issued before a
 // crash cannot be opened after it, so a mark never needs to outlive the
-// process, and a claim costs no write to disk. A mark takes about 200
-// bytes (with its result) until its session's expiry plus the retry
-// window: at 1,000 logins a second and the default 5-minute sessions,
-// about 80 MB at most; at a B2C tenant's usual rates, a few.
+// process, and a claim costs no write to disk. A login's mark takes about
+// 90 bytes until its session's expiry plus the retry window (it keeps
+// only that the finish succeeded; the service rebuilds the answer from
+// the record): at 1,000 logins a second and the default 5-minute
+// sessions, about 35 MB at most; at a B2C tenant's usual rates, a few.
 type marks struct {
 	mu sync.Mutex
 	m  map[[16]byte]mark
@@ -30,7 +31,12 @@ type mark struct {
 	digest [sha256.Size]byte // the claim's hex digest, decoded
 	at     int64             // Unix nanoseconds
 	until  int64             // Unix nanoseconds
-	result *passkey.Result
+	// succeeded: the claim has a result. A registration's is kept whole
+	// (registrations are few, and the passkey may be deleted before the
+	// retry); of a login's only that there is one (ClaimSession returns an
+	// empty one, which the service rebuilds from the record and request).
+	succeeded bool
+	result    *passkey.Result
 }
 
 func newMarks() *marks { return &marks{m: make(map[[16]byte]mark)} }
@@ -43,7 +49,14 @@ func markKey(challenge string) [16]byte {
 }
 
 func (m mark) claim() passkey.Claim {
-	return passkey.Claim{Digest: hex.EncodeToString(m.digest[:]), At: time.Unix(0, m.at).UTC(), Result: m.result}
+	c := passkey.Claim{Digest: hex.EncodeToString(m.digest[:]), At: time.Unix(0, m.at).UTC()}
+	switch {
+	case m.result != nil:
+		c.Result = m.result
+	case m.succeeded:
+		c.Result = &passkey.Result{}
+	}
+	return c
 }
 
 // SessionKey returns the key made when the store was opened.
@@ -52,7 +65,7 @@ func (s *Store) SessionKey() []byte { return s.sessionKey }
 // ClaimSession stores the claim unless the challenge has one; it fails
 // only on a digest that is not the service's (hex SHA-256).
 func (s *Store) ClaimSession(_ context.Context, challenge string, claim passkey.Claim, keepUntil time.Time) (passkey.Claim, bool, error) {
-	m := mark{at: claim.At.UnixNano(), until: keepUntil.UnixNano(), result: compactResult(claim.Result)}
+	m := mark{at: claim.At.UnixNano(), until: keepUntil.UnixNano(), succeeded: claim.Result != nil, result: registration(claim.Result)}
 	if n, err := hex.Decode(m.digest[:], []byte(claim.Digest)); err != nil || n != sha256.Size {
 		return passkey.Claim{}, false, fmt.Errorf("embedded store: a claim's digest must be hex SHA-256")
 	}
@@ -66,10 +79,10 @@ func (s *Store) ClaimSession(_ context.Context, challenge string, claim passkey.
 	return claim, true, nil
 }
 
-// compactResult copies the result so that it holds nothing else in
-// memory (a credential id sliced from a request keeps the request).
-func compactResult(r *passkey.Result) *passkey.Result {
-	if r == nil {
+// registration returns a copy of a registration's result (it counts the
+// user's passkeys), nil for a login's.
+func registration(r *passkey.Result) *passkey.Result {
+	if r == nil || r.DeviceCount == 0 {
 		return nil
 	}
 	c := *r
@@ -87,7 +100,7 @@ func (s *Store) SetResult(_ context.Context, challenge string, result *passkey.R
 	if !ok {
 		return passkey.ErrNotFound
 	}
-	m.result = compactResult(result)
+	m.succeeded, m.result = result != nil, registration(result)
 	s.marks.m[k] = m
 	return nil
 }
