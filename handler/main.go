@@ -66,15 +66,19 @@ func run(logger *slog.Logger) error {
 		Policy:      policy,
 	})
 	static, _ := fs.Sub(pages.Files, ".")
+	opts := api.Options{
+		APIKeys:        cfg.APIKeys,
+		RequestTimeout: cfg.RequestTimeout,
+		Logger:         logger,
+		Static:         static,
+		PageOrigins:    append(slices.Clone(cfg.RPOrigins), cfg.RelatedOriginsDocument()...),
+		RelatedOrigins: cfg.RelatedOriginsDocument(),
+	}
+	if err := tokenOptions(cfg, &opts); err != nil {
+		return err
+	}
 	server := &http.Server{
-		Handler: api.New(service, api.Options{
-			APIKeys:        cfg.APIKeys,
-			RequestTimeout: cfg.RequestTimeout,
-			Logger:         logger,
-			Static:         static,
-			PageOrigins:    append(slices.Clone(cfg.RPOrigins), cfg.RelatedOriginsDocument()...),
-			RelatedOrigins: cfg.RelatedOriginsDocument(),
-		}),
+		Handler:           api.New(service, opts),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      15 * time.Second,
@@ -92,7 +96,9 @@ func run(logger *slog.Logger) error {
 		slog.Any("rpOrigins", cfg.RPOrigins),
 		slog.Any("relatedOrigins", cfg.RelatedOrigins),
 		slog.String("attestation", cfg.Attestation),
-		slog.Bool("apiKeys", len(cfg.APIKeys) > 0))
+		slog.Bool("apiKeys", len(cfg.APIKeys) > 0),
+		slog.Bool("appAPI", cfg.AppAPI()),
+		slog.Bool("callerTokens", cfg.CallerTokens()))
 
 	served := make(chan error, 1)
 	go func() { served <- server.Serve(listener) }()

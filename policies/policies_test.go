@@ -32,6 +32,10 @@ func starterPackDir(t *testing.T) string {
 	return dir
 }
 
+// testSecret is the value of every secret setting in the tests: the
+// function key the contract test's handler accepts.
+const testSecret = "contract-test-key"
+
 func settings(t *testing.T) *policies.Settings {
 	t.Helper()
 	data, err := fs.ReadFile(policies.Files, "appsettings.json")
@@ -41,6 +45,15 @@ func settings(t *testing.T) *policies.Settings {
 	s, err := policies.ParseSettings(data)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Secret settings come from -set at render time; the tests give them
+	// a value of their own.
+	for i := range s.Environments {
+		for _, name := range policies.SecretSettings {
+			if v, ok := s.Environments[i].PolicySettings[name]; ok && v == "" {
+				s.Environments[i].Set(name, testSecret)
+			}
+		}
 	}
 	return s
 }

@@ -44,3 +44,28 @@ func TestRenderRefusesUnknownEnvironment(t *testing.T) {
 		t.Fatalf("err = %v, want one naming the environment", err)
 	}
 }
+
+// TestRenderCallerTokenEnvironment: an environment with caller tokens
+// needs its function key from -set, never from appsettings.json.
+func TestRenderCallerTokenEnvironment(t *testing.T) {
+	out := t.TempDir()
+	err := run([]string{"-env", "Test", "-out", out})
+	if err == nil || !strings.Contains(err.Error(), "PasskeyFunctionKey") {
+		t.Fatalf("err = %v, want one naming PasskeyFunctionKey", err)
+	}
+	if err := run([]string{"-env", "Test", "-out", out, "-set", "PasskeyFunctionKey=key-from-the-vault"}); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(out, "Test", "1-TrustFrameworkExtensions.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"?code=key-from-the-vault</Item>", `<Item Key="AuthenticationType">Bearer</Item>`, `Id="REST-Passkey-AcquireToken"`} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("the rendered policy lacks %s", want)
+		}
+	}
+	if err := run([]string{"-env", "Test", "-out", out, "-set", "novalue"}); err == nil {
+		t.Error("-set without = accepted")
+	}
+}

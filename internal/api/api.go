@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/passkeys-b2c/passkeys/internal/passkey"
+	"github.com/passkeys-b2c/passkeys/internal/token"
 )
 
 // MaxBodyBytes is the largest request body accepted.
@@ -44,6 +45,18 @@ type Options struct {
 	// RelatedOriginsPath and RelatedOriginsFunctionPath
 	// (PASSKEY_RELATED_ORIGINS).
 	RelatedOrigins []string
+
+	// AppTokens validates the B2C access tokens of the app API
+	// (/api/me/passkeys, app.go); nil turns the app API off.
+	AppTokens *token.Validator
+	// AppOrigins may call the app API from a browser (CORS).
+	AppOrigins []string
+	// MaxAuthAge is how recent the user's sign-in (auth_time) must be to
+	// add a passkey through the app API; 5 minutes when zero.
+	MaxAuthAge time.Duration
+	// CallerTokens, when set, must accept a bearer token on every call of
+	// a B2C function, besides the key (caller.go).
+	CallerTokens *token.Validator
 }
 
 // Server routes /api/<function> to the service.
@@ -69,6 +82,11 @@ func New(service *passkey.Service, opts Options) *Server {
 	for name, fn := range s.functions() {
 		s.mux.Handle("/api/"+name, s.function(name, fn))
 	}
+	for name, fn := range s.supportFunctions() {
+		s.mux.Handle("/api/"+name, s.function(name, fn))
+	}
+	s.mux.HandleFunc(AppPrefix, s.app)
+	s.mux.HandleFunc(AppPrefix+"/", s.app)
 	s.mux.HandleFunc(PagesPrefix, s.pages)
 	s.mux.HandleFunc(RelatedOriginsPath, s.relatedOrigins)
 	s.mux.HandleFunc(RelatedOriginsFunctionPath, s.relatedOrigins)
@@ -108,10 +126,15 @@ func (s *Server) Functions() []string {
 	for name := range s.functions() {
 		names = append(names, name)
 	}
+	for name := range s.supportFunctions() {
+		names = append(names, name)
+	}
 	// functions/pages serves the page templates (GET, anonymous).
 	names = append(names, PagesFunction)
 	// functions/well-known-webauthn serves the related origins (GET, anonymous).
 	names = append(names, RelatedOriginsFunction)
+	// functions/me-passkeys serves the app API (anonymous: a bearer token).
+	names = append(names, AppFunction)
 	return names
 }
 
@@ -127,28 +150,33 @@ func (s *Server) function(name string, fn functionFunc) http.Handler {
 		start := time.Now()
 		id := requestID()
 		req := &request{lang: passkey.Language("", r.Header.Get("Accept-Language"))}
-		status, code, err := s.serve(w, r, id, req, fn)
-		attrs := []slog.Attr{
-			slog.String("requestId", id),
-			slog.String("function", name),
-			slog.Int("status", status),
-			slog.Float64("durationMs", float64(time.Since(start).Microseconds())/1000),
-		}
-		if cid := correlationID(r, req); cid != "" {
-			attrs = append(attrs, slog.String("correlationId", cid))
-		}
-		if code != "" {
-			attrs = append(attrs, slog.String("code", string(code)), slog.String("error", err.Error()))
-		}
-		level := slog.LevelInfo
-		if status >= 500 {
-			level = slog.LevelError
-		}
-		s.opts.Logger.LogAttrs(r.Context(), level, "request", attrs...)
+		status, code, err := s.serve(w, r, id, req, name, fn)
+		s.logRequest(r, req, id, name, start, status, code, err)
 	})
 }
 
-func (s *Server) serve(w http.ResponseWriter, r *http.Request, id string, req *request, fn functionFunc) (status int, code passkey.Code, err error) {
+// logRequest writes the one log line of a request.
+func (s *Server) logRequest(r *http.Request, req *request, id, name string, start time.Time, status int, code passkey.Code, err error) {
+	attrs := []slog.Attr{
+		slog.String("requestId", id),
+		slog.String("function", name),
+		slog.Int("status", status),
+		slog.Float64("durationMs", float64(time.Since(start).Microseconds())/1000),
+	}
+	if cid := correlationID(r, req); cid != "" {
+		attrs = append(attrs, slog.String("correlationId", cid))
+	}
+	if code != "" {
+		attrs = append(attrs, slog.String("code", string(code)), slog.String("error", err.Error()))
+	}
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	s.opts.Logger.LogAttrs(r.Context(), level, "request", attrs...)
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, id string, req *request, name string, fn functionFunc) (status int, code passkey.Code, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
@@ -161,12 +189,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, id string, req *r
 		err = passkey.Errorf(passkey.CodeMethodNotAllowed, "functions take POST, not %s", r.Method)
 	} else if !s.authorized(r) {
 		err = passkey.Errorf(passkey.CodeUnauthorized, "missing or wrong API key (x-functions-key or x-api-key)")
-	} else if err = checkContentType(r); err == nil {
-		err = req.decode(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	} else if err = s.checkCaller(w, r, id, name); err == nil {
+		if err = checkContentType(r); err == nil {
+			err = req.decode(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+		}
 	}
 	var resp response
 	if err == nil {
-		ctx := passkey.WithCaller(r.Context(), passkey.Caller{CorrelationID: correlationID(r, req), ClientIP: clientIP(req)})
+		ctx := passkey.WithCaller(context.WithValue(r.Context(), requestIDKey{}, id),
+			passkey.Caller{CorrelationID: correlationID(r, req), ClientIP: clientIP(req)})
 		ctx, cancel := context.WithTimeout(ctx, s.opts.RequestTimeout)
 		defer cancel()
 		resp, err = fn(ctx, req)
@@ -179,7 +210,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, id string, req *r
 	return http.StatusOK, "", nil
 }
 
-// authorized compares the caller's key with every configured key in
+// authorized compares the caller's key (x-functions-key, x-api-key or the
+// code query parameter) with every configured key in
 // constant time (over digests, so key lengths do not leak either).
 func (s *Server) authorized(r *http.Request) bool {
 	if len(s.keys) == 0 {
@@ -188,6 +220,12 @@ func (s *Server) authorized(r *http.Request) bool {
 	given := r.Header.Get("x-functions-key")
 	if given == "" {
 		given = r.Header.Get("x-api-key")
+	}
+	if given == "" {
+		// The code query parameter, as the Functions host takes it: B2C
+		// sends the key this way when its one authentication header holds
+		// a caller token.
+		given = r.URL.Query().Get("code")
 	}
 	sum := sha256.Sum256([]byte(given))
 	ok := 0

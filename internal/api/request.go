@@ -31,6 +31,9 @@ type request struct {
 	CorrelationID string `json:"correlationId"`
 	// ClientIP is B2C's {Context:IPAddress}, for the security events.
 	ClientIP string `json:"clientIp"`
+	// RequestedBy and Reason are read by the support functions (support.go).
+	RequestedBy string `json:"requestedBy"`
+	Reason      string `json:"reason"`
 
 	lang language.Tag
 }

@@ -45,6 +45,16 @@ type Config struct {
 	CosmosKey      string `envconfig:"PASSKEY_COSMOS_KEY"`
 	CosmosDatabase string `envconfig:"PASSKEY_COSMOS_DATABASE" default:"passkeys"`
 	DataDir        string `envconfig:"PASSKEY_DATA_DIR" default:"./data"`
+
+	// The app API's B2C access tokens and B2C's caller tokens (tokens.go).
+	TokenMetadataURLs []string      `envconfig:"PASSKEY_TOKEN_METADATA_URLS"`
+	TokenAudience     string        `envconfig:"PASSKEY_TOKEN_AUDIENCE"`
+	TokenScope        string        `envconfig:"PASSKEY_TOKEN_SCOPE"`
+	TokenMaxAuthAge   time.Duration `envconfig:"PASSKEY_TOKEN_MAX_AUTH_AGE" default:"5m"`
+	AppOrigins        []string      `envconfig:"PASSKEY_APP_ORIGINS"`
+	CallerMetadataURL string        `envconfig:"PASSKEY_CALLER_METADATA_URL"`
+	CallerAudience    string        `envconfig:"PASSKEY_CALLER_AUDIENCE"`
+	CallerAppIDs      []string      `envconfig:"PASSKEY_CALLER_APP_IDS"`
 }
 
 // Load reads the environment, fills the defaults and validates. Its error
@@ -60,6 +70,7 @@ func Load() (*Config, error) {
 	}
 	c.RPOrigins = trimList(c.RPOrigins)
 	c.APIKeys = trimList(c.APIKeys)
+	c.trimTokenLists()
 	c.AAGUIDsAllowed = trimList(c.AAGUIDsAllowed)
 	c.AAGUIDsBlocked = trimList(c.AAGUIDsBlocked)
 	c.RelatedOrigins = trimList(c.RelatedOrigins)
@@ -130,7 +141,7 @@ func (c *Config) Validate() error {
 	} else if c.DataDir == "" {
 		return errors.New("PASSKEY_DATA_DIR: must not be empty")
 	}
-	return nil
+	return c.validateTokens()
 }
 
 // Loopback reports whether the listen address is reachable only from this

@@ -53,6 +53,8 @@ func TestDefaults(t *testing.T) {
 		RequestTimeout: 8 * time.Second,
 		CosmosDatabase: "passkeys",
 		DataDir:        "./data",
+		// The app API's tokens (tokens.go).
+		TokenMaxAuthAge: 5 * time.Minute,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", c, want)
