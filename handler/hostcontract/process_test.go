@@ -50,8 +50,8 @@ func checkError(t *testing.T, a *app, r reply, function string, status int, code
 	if r.body["version"] != "1.0.0" {
 		t.Errorf("version = %v, want 1.0.0", r.body["version"])
 	}
-	if r.body["status"] != float64(r.status) {
-		t.Errorf("status field %v, HTTP status %d", r.body["status"], r.status)
+	if r.body["status"] != float64(api.BodyStatus(r.status)) {
+		t.Errorf("status field %v, HTTP status %d, want %d", r.body["status"], r.status, api.BodyStatus(r.status))
 	}
 	if r.body["code"] != string(code) {
 		t.Errorf("code = %v, want %s; developerMessage %v", r.body["code"], code, r.body["developerMessage"])

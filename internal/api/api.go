@@ -215,6 +215,17 @@ func Status(code passkey.Code) int {
 	return http.StatusInternalServerError
 }
 
+// BodyStatus is the status an error body carries: B2C shows userMessage
+// only when it is 409, so every 4xx says 409 (the HTTP status keeps its
+// meaning). A 5xx keeps its own: B2C then shows the profile's localized
+// DefaultUserMessageIfRequestFailed ("try again"), and retries.
+func BodyStatus(httpStatus int) int {
+	if httpStatus >= 400 && httpStatus < 500 {
+		return http.StatusConflict
+	}
+	return httpStatus
+}
+
 // errorBody is the contract's error shape.
 type errorBody struct {
 	Version          string `json:"version"`
@@ -241,7 +252,7 @@ func (s *Server) writeError(w http.ResponseWriter, id string, req *request, err 
 	}
 	writeJSON(w, status, errorBody{
 		Version:          "1.0.0",
-		Status:           status,
+		Status:           BodyStatus(status),
 		Code:             string(code),
 		UserMessage:      passkey.UserMessage(code, req.lang),
 		DeveloperMessage: developer,
