@@ -41,6 +41,7 @@ type model struct {
 	tps         map[string][]*node // technical profile id -> its definitions in chain order
 	claimTypes  map[string]*node
 	journeys    map[string]*node
+	transforms  map[string]*node // claims transformation id -> definition
 	displayOnly map[string]bool
 }
 
@@ -48,7 +49,7 @@ func loadModel(t *testing.T) *model {
 	t.Helper()
 	c := renderChains(t)[0]
 	base, _ := c.env.Value("PasskeyApiBaseUrl")
-	m := &model{apiBase: base, tps: map[string][]*node{}, claimTypes: map[string]*node{}, journeys: map[string]*node{}}
+	m := &model{apiBase: base, tps: map[string][]*node{}, claimTypes: map[string]*node{}, journeys: map[string]*node{}, transforms: map[string]*node{}}
 	for _, name := range c.names {
 		root := parseXML(t, name, c.files[name])
 		root.walk(nil, func(n, parent *node) {
@@ -59,6 +60,8 @@ func loadModel(t *testing.T) *model {
 				m.claimTypes[n.Attrs["Id"]] = n
 			case n.Name == "UserJourney":
 				m.journeys[n.Attrs["Id"]] = n
+			case n.Name == "ClaimsTransformation" && parent != nil && parent.Name == "ClaimsTransformations":
+				m.transforms[n.Attrs["Id"]] = n
 			}
 		})
 	}
@@ -85,6 +88,24 @@ func (m *model) handler(id string) string {
 		}
 	}
 	return h
+}
+
+// sessionProfile is the session management profile a technical profile
+// uses (the last definition in the chain wins).
+func (m *model) sessionProfile(id string) string {
+	sm := ""
+	for _, d := range m.parts(id) {
+		if u := d.child("UseTechnicalProfileForSessionManagement"); u != nil {
+			sm = u.Attrs["ReferenceId"]
+		}
+	}
+	return sm
+}
+
+// remembers reports whether a session management profile keeps the step in
+// the SSO session (SM-Noop does not).
+func (m *model) remembers(sm string) bool {
+	return sm != "" && !strings.Contains(m.handler(sm), "NoopSSOSessionProvider")
 }
 
 func (m *model) meta(id string) map[string]string {
@@ -272,11 +293,21 @@ func TestRestProfilesMatchTheAPI(t *testing.T) {
 
 type user struct {
 	objectID, email, displayName, givenName, surname string
+	disabled                                         bool // accountEnabled false: blocked by the tenant's admin
 }
 
 // page is what the browser does on a self-asserted page: it returns the
-// display claims the page script writes.
-type page func(t *testing.T, tp string, bag map[string]any) map[string]string
+// display claims the page script writes, or nil when the user leaves. When
+// B2C showed an error on the page (a validation profile failed), shown
+// holds it under "error" (a *restError) and the page keeps its values.
+type page func(t *testing.T, tp string, shown map[string]any) map[string]string
+
+// session is B2C's SSO session: the steps remembered by their session
+// management profiles and the claims those profiles persist.
+type session struct {
+	steps  map[string]bool
+	claims map[string]any
+}
 
 type player struct {
 	t        *testing.T
@@ -284,8 +315,12 @@ type player struct {
 	h        *testenv.Handler
 	key      string
 	users    []user
+	current  int            // the user who signs in with a password
 	calls    map[string]int // profile id -> successful calls
 	profiles map[string]string
+	pages    []string // self-asserted pages shown in the last journey
+	sso      *session // the browser's B2C session; nil before any sign-in
+	ran      []string // technical profiles run in the current journey
 }
 
 // restError is a 409 the profile returned: B2C shows userMessage on the
@@ -308,7 +343,7 @@ func (p *player) resolve(v string) string {
 		return testLocale
 	case "{Context:CorrelationId}":
 		return testCorrelationID
-	case "{OIDC:LoginHint}":
+	case "{OIDC:LoginHint}", "{OIDC:Prompt}":
 		return ""
 	}
 	return v
@@ -363,11 +398,18 @@ func (p *player) rest(tp string, bag map[string]any) error {
 		}
 	}
 	if resp.StatusCode != http.StatusOK {
-		if resp.StatusCode != http.StatusConflict {
-			t.Fatalf("%s (%s) sent %s and got %d: %s", tp, fn, data, resp.StatusCode, raw)
-		}
 		msg, _ := out["userMessage"].(string)
 		code, _ := out["code"].(string)
+		switch {
+		case resp.StatusCode >= 500:
+			// B2C shows the profile's own message for a failed request.
+			return &restError{resp.StatusCode, code, p.m.meta(tp)["DefaultUserMessageIfRequestFailed"]}
+		case out["status"] != float64(http.StatusConflict):
+			// B2C would show its own English text, not userMessage.
+			t.Fatalf("%s (%s) sent %s and got %d with body status %v: %s", tp, fn, data, resp.StatusCode, out["status"], raw)
+		case resp.StatusCode == http.StatusBadRequest:
+			t.Fatalf("%s (%s) sent %s, which breaks the contract: %s", tp, fn, data, raw)
+		}
 		return &restError{resp.StatusCode, code, msg}
 	}
 	p.calls[tp]++
@@ -425,13 +467,75 @@ func (p *player) directory(tp string, bag map[string]any) error {
 		}
 	}
 	if found == nil {
-		return &restError{status: 400, code: "UserMessageIfClaimsPrincipalDoesNotExist"}
+		msg := p.m.meta(tp)["UserMessageIfClaimsPrincipalDoesNotExist"]
+		return &restError{status: 400, code: "UserMessageIfClaimsPrincipalDoesNotExist", userMessage: msg}
 	}
 	values := map[string]any{"objectId": found.objectID, "signInNames.emailAddress": found.email,
-		"displayName": found.displayName, "givenName": found.givenName, "surname": found.surname}
+		"displayName": found.displayName, "givenName": found.givenName, "surname": found.surname,
+		"accountEnabled": !found.disabled}
 	for _, c := range p.m.claims(tp, "OutputClaims") {
-		if v, ok := values[c.Attrs["ClaimTypeReferenceId"]]; ok {
-			bag[c.Attrs["ClaimTypeReferenceId"]] = v
+		id := c.Attrs["ClaimTypeReferenceId"]
+		if v, ok := values[id]; ok {
+			bag[id] = v
+		} else if def := c.Attrs["DefaultValue"]; def != "" {
+			bag[id] = p.resolve(def)
+		}
+	}
+	return nil
+}
+
+// transform runs one claims transformation. Only the methods the policies
+// use are known; any other fails the test, so the model never guesses.
+func (p *player) transform(id string, bag map[string]any) error {
+	ct := p.m.transforms[id]
+	if ct == nil {
+		p.t.Fatalf("no claims transformation %s", id)
+	}
+	in := map[string]string{}
+	if s := ct.child("InputClaims"); s != nil {
+		for _, c := range s.Children {
+			in[c.Attrs["TransformationClaimType"]] = c.Attrs["ClaimTypeReferenceId"]
+		}
+	}
+	params := map[string]string{}
+	if s := ct.child("InputParameters"); s != nil {
+		for _, c := range s.Children {
+			params[c.Attrs["Id"]] = c.Attrs["Value"]
+		}
+	}
+	var out []*node
+	if s := ct.child("OutputClaims"); s != nil {
+		out = s.Children
+	}
+	switch method := ct.Attrs["TransformationMethod"]; method {
+	case "NullClaim":
+		for _, c := range out {
+			delete(bag, c.Attrs["ClaimTypeReferenceId"])
+		}
+	case "CreateStringClaim":
+		for _, c := range out {
+			bag[c.Attrs["ClaimTypeReferenceId"]] = params["value"]
+		}
+	case "AssertBooleanClaimIsEqualToValue":
+		v, ok := bag[in["inputClaim"]]
+		if !ok || fmt.Sprint(v) != params["valueToCompareTo"] {
+			// B2C raises the error the calling self-asserted profile names.
+			return &restError{status: 400, code: "UserMessageIfClaimsTransformationBooleanValueIsNotEqual"}
+		}
+	default:
+		p.t.Fatalf("claims transformation %s: method %s is not modelled", id, method)
+	}
+	return nil
+}
+
+func (p *player) transforms(tp, section string, bag map[string]any) error {
+	for _, d := range p.m.parts(tp) {
+		if s := d.child(section); s != nil {
+			for _, c := range s.Children {
+				if err := p.transform(c.Attrs["ReferenceId"], bag); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	return nil
@@ -458,11 +562,19 @@ func preconditionsSkip(pre *node, bag map[string]any) bool {
 	return false
 }
 
-// selfAsserted runs a page: the browser writes display claims, then the
-// validation profiles run in order under their preconditions. An error is
-// what B2C shows on the page.
+// maxPageRounds bounds how often a test's browser may answer B2C's error on
+// one page.
+const maxPageRounds = 6
+
+// selfAsserted runs a page as B2C does: the browser writes display claims
+// (an empty field does not clear a claim: B2C keeps the bag's value), then
+// the validation profiles run in order under their preconditions. A failing
+// one keeps the page, its values and the claims already gathered, and
+// shows its error there; the browser may try again or leave (nil), and the
+// error is returned.
 func (p *player) selfAsserted(tp string, bag map[string]any, browser page) error {
 	t := p.t
+	p.pages = append(p.pages, tp)
 	display := map[string]bool{}
 	for _, c := range p.m.claims(tp, "DisplayClaims") {
 		display[c.Attrs["ClaimTypeReferenceId"]] = true
@@ -472,55 +584,138 @@ func (p *player) selfAsserted(tp string, bag map[string]any, browser page) error
 			t.Errorf("%s: input claim %s is not displayed; the page cannot read it", tp, c.Attrs["ClaimTypeReferenceId"])
 		}
 	}
+	if err := p.transforms(tp, "InputClaimsTransformations", bag); err != nil {
+		return err
+	}
 	// What the page shows comes from the input claims.
 	shown := map[string]any{}
 	if in, err := p.input(tp, bag); err == nil {
 		shown = in
 	}
-	written := browser(t, tp, shown)
-	for k, v := range written {
-		if !display[k] {
-			t.Fatalf("%s: the page writes %s, which is not a display claim", tp, k)
+	var pageErr error
+	for round := 0; round < maxPageRounds; round++ {
+		if pageErr != nil {
+			shown["error"] = pageErr
 		}
-		if v == "" {
-			delete(bag, k)
-		} else {
-			bag[k] = v
+		written := browser(t, tp, shown)
+		if written == nil {
+			if pageErr == nil {
+				pageErr = fmt.Errorf("%s: the user left the page", tp)
+			}
+			return pageErr
+		}
+		for k, v := range written {
+			if !display[k] {
+				// There is no such field on the page: B2C receives nothing.
+				t.Logf("%s: the page has no field %s; %q is not sent", tp, k, v)
+				continue
+			}
+			if v != "" {
+				bag[k] = v
+			}
+		}
+		if pageErr = p.validate(tp, bag); pageErr == nil {
+			return p.transforms(tp, "OutputClaimsTransformations", bag)
 		}
 	}
+	return pageErr
+}
+
+// validate runs a page's validation profiles; a claims transformation
+// error takes the page's message for it.
+func (p *player) validate(tp string, bag map[string]any) error {
 	for _, v := range p.m.validations(tp) {
 		if preconditionsSkip(v.child("Preconditions"), bag) {
 			continue
 		}
-		if err := p.exchange(v.Attrs["ReferenceId"], bag, nil); err != nil {
+		err := p.exchange(v.Attrs["ReferenceId"], bag, nil)
+		var re *restError
+		if errorAs(err, &re) && strings.HasPrefix(re.code, "UserMessageIf") && re.userMessage == "" {
+			re.userMessage = p.m.meta(tp)[re.code]
+		}
+		if err != nil && v.Attrs["ContinueOnError"] != "true" {
 			return err
 		}
 	}
 	return nil
 }
 
-// exchange runs one technical profile.
+// exchange runs one technical profile with its claims transformations.
 func (p *player) exchange(tp string, bag map[string]any, browser page) error {
 	h := p.m.handler(tp)
+	p.ran = append(p.ran, tp)
+	var err error
 	switch {
+	case strings.Contains(h, "ClaimsTransformationProtocolProvider"):
+		err = p.transforms(tp, "OutputClaimsTransformations", bag)
+		return err
 	case strings.Contains(h, "RestfulProvider"):
-		return p.rest(tp, bag)
+		err = p.rest(tp, bag)
 	case strings.Contains(h, "AzureActiveDirectoryProvider"):
-		return p.directory(tp, bag)
+		err = p.directory(tp, bag)
 	case tp == "SelfAsserted-LocalAccountSignin-Email" || tp == "LocalAccountSignUpWithLogonEmail":
-		u := p.users[0] // the local account signs in with its password
-		bag["objectId"], bag["signInName"] = u.objectID, u.email
+		u := p.users[p.current] // the local account signs in with its password
+		if u.disabled {
+			return &restError{status: 400, code: "AADB2C90225", userMessage: "Your account is locked."}
+		}
+		p.pages = append(p.pages, tp)
+		bag["objectId"], bag["signInName"], bag["authenticationSource"] = u.objectID, u.email, "localAccountAuthentication"
 		return nil
 	case strings.Contains(h, "SelfAssertedAttributeProvider"):
 		return p.selfAsserted(tp, bag, browser)
+	default:
+		p.t.Fatalf("%s: no simulation for protocol %q", tp, h)
 	}
-	p.t.Fatalf("%s: no simulation for protocol %q", tp, h)
-	return nil
+	if err != nil {
+		return err
+	}
+	return p.transforms(tp, "OutputClaimsTransformations", bag)
+}
+
+// restoreFromSession is B2C's single sign-on for one step: when the step's
+// profile is remembered by a session management profile, the step is
+// skipped and that profile's persisted claims and outputs are restored.
+func (p *player) restoreFromSession(tp string, bag map[string]any) bool {
+	if p.sso == nil || !p.sso.steps[tp] {
+		return false
+	}
+	for k, v := range p.sso.claims {
+		bag[k] = v
+	}
+	for _, c := range p.m.claims(p.m.sessionProfile(tp), "OutputClaims") {
+		if def := c.Attrs["DefaultValue"]; def != "" {
+			bag[c.Attrs["ClaimTypeReferenceId"]] = def
+		}
+	}
+	return true
+}
+
+// remember records the journey's remembered steps in the SSO session.
+func (p *player) remember(bag map[string]any) {
+	for _, tp := range p.ran {
+		sm := p.m.sessionProfile(tp)
+		if !p.m.remembers(sm) {
+			continue
+		}
+		if p.sso == nil {
+			p.sso = &session{steps: map[string]bool{}, claims: map[string]any{}}
+		}
+		p.sso.steps[tp] = true
+		for _, d := range p.m.parts(sm) {
+			if s := d.child("PersistedClaims"); s != nil {
+				for _, c := range s.Children {
+					if v, ok := bag[c.Attrs["ClaimTypeReferenceId"]]; ok {
+						p.sso.claims[c.Attrs["ClaimTypeReferenceId"]] = v
+					}
+				}
+			}
+		}
+	}
 }
 
 // play runs a journey to its SendClaims step and returns the claims bag,
-// or the error a page showed (the browser callback gets to react: it is
-// called again for the same step when it returns different claims).
+// or the error a page showed. Steps are skipped by their preconditions and
+// by the SSO session of earlier journeys; a completed journey adds to it.
 func (p *player) play(journey string, browser page) (map[string]any, error) {
 	t := p.t
 	j := p.m.journeys[journey]
@@ -528,18 +723,24 @@ func (p *player) play(journey string, browser page) (map[string]any, error) {
 		t.Fatalf("no journey %s", journey)
 	}
 	bag := map[string]any{}
+	p.pages, p.ran = nil, nil
 	for _, step := range j.all("OrchestrationStep") {
 		if preconditionsSkip(step.child("Preconditions"), bag) {
 			continue
 		}
 		if step.Attrs["Type"] == "SendClaims" {
+			p.remember(bag)
 			return bag, nil
 		}
 		exchanges := step.all("ClaimsExchange")
 		if len(exchanges) == 0 {
 			t.Fatalf("%s step %s has no claims exchange", journey, step.Attrs["Order"])
 		}
-		if err := p.exchange(exchanges[0].Attrs["TechnicalProfileReferenceId"], bag, browser); err != nil {
+		tp := exchanges[0].Attrs["TechnicalProfileReferenceId"]
+		if p.restoreFromSession(tp, bag) {
+			continue
+		}
+		if err := p.exchange(tp, bag, browser); err != nil {
 			return bag, err
 		}
 	}
@@ -580,9 +781,9 @@ func TestJourneysAgainstTheHandler(t *testing.T) {
 	}
 
 	t.Run("sign up or sign in, skip the passkey", func(t *testing.T) {
-		bag, err := p.play("PasskeySignUpOrSignIn", func(t *testing.T, tp string, shown map[string]any) map[string]string {
+		bag, err := p.play("PasskeySignUpOrSignIn", once(func(t *testing.T, tp string, shown map[string]any) map[string]string {
 			return map[string]string{"passkeyAction": "skip"}
-		})
+		}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -592,7 +793,7 @@ func TestJourneysAgainstTheHandler(t *testing.T) {
 	})
 
 	t.Run("sign up or sign in, add a passkey", func(t *testing.T) {
-		bag, err := p.play("PasskeySignUpOrSignIn", func(t *testing.T, tp string, shown map[string]any) map[string]string {
+		bag, err := p.play("PasskeySignUpOrSignIn", once(func(t *testing.T, tp string, shown map[string]any) map[string]string {
 			switch tp {
 			case "SelfAsserted-Passkey-Offer":
 				return map[string]string{"passkeyAction": "add"}
@@ -605,7 +806,7 @@ func TestJourneysAgainstTheHandler(t *testing.T) {
 			}
 			t.Fatalf("unexpected page %s", tp)
 			return nil
-		})
+		}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -641,7 +842,7 @@ func TestJourneysAgainstTheHandler(t *testing.T) {
 	}
 	for _, name := range []string{"autofill", "usernameless button", "named"} {
 		t.Run("sign in with a passkey, "+name, func(t *testing.T) {
-			bag, err := p.play("PasskeySignIn", signIn[name])
+			bag, err := p.play("PasskeySignIn", once(signIn[name]))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -653,9 +854,9 @@ func TestJourneysAgainstTheHandler(t *testing.T) {
 	}
 
 	t.Run("sign in with a passkey, refused credential shows the service's message", func(t *testing.T) {
-		_, err := p.play("PasskeySignIn", func(t *testing.T, tp string, shown map[string]any) map[string]string {
+		_, err := p.play("PasskeySignIn", once(func(t *testing.T, tp string, shown map[string]any) map[string]string {
 			return map[string]string{"passkeyCredential": mustLogin(t, shown["passkeyOptions"], softauthn.WithBadSignature())}
-		})
+		}))
 		var re *restError
 		if !errorAs(err, &re) || re.status != http.StatusConflict || re.userMessage == "" {
 			t.Fatalf("err = %v, want a 409 with a userMessage", err)
@@ -666,9 +867,9 @@ func TestJourneysAgainstTheHandler(t *testing.T) {
 	})
 
 	t.Run("sign in with a passkey, unknown name", func(t *testing.T) {
-		_, err := p.play("PasskeySignIn", func(t *testing.T, tp string, shown map[string]any) map[string]string {
+		_, err := p.play("PasskeySignIn", once(func(t *testing.T, tp string, shown map[string]any) map[string]string {
 			return map[string]string{"signInName": "nobody@contoso.com"}
-		})
+		}))
 		if err == nil {
 			t.Fatal("an unknown sign-in name went on")
 		}
@@ -677,7 +878,7 @@ func TestJourneysAgainstTheHandler(t *testing.T) {
 	t.Run("manage: rename, add, remove", func(t *testing.T) {
 		round := 0
 		var renamedID string
-		bag, err := p.play("PasskeyManage", func(t *testing.T, tp string, shown map[string]any) map[string]string {
+		bag, err := p.play("PasskeyManage", once(func(t *testing.T, tp string, shown map[string]any) map[string]string {
 			var devices []struct {
 				ID   string `json:"id"`
 				Name string `json:"name"`
@@ -713,7 +914,7 @@ func TestJourneysAgainstTheHandler(t *testing.T) {
 			}
 			t.Fatalf("unexpected page %s in round %d", tp, round)
 			return nil
-		})
+		}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -724,9 +925,9 @@ func TestJourneysAgainstTheHandler(t *testing.T) {
 	})
 
 	t.Run("manage: renaming a device of another user is refused on the page", func(t *testing.T) {
-		_, err := p.play("PasskeyManage", func(t *testing.T, tp string, shown map[string]any) map[string]string {
+		_, err := p.play("PasskeyManage", once(func(t *testing.T, tp string, shown map[string]any) map[string]string {
 			return map[string]string{"passkeyAction": "rename", "passkeyCredentialId": "AAAA", "passkeyDeviceName": "x"}
-		})
+		}))
 		var re *restError
 		if !errorAs(err, &re) || re.code != "credential_unknown" {
 			t.Fatalf("err = %v, want credential_unknown", err)
@@ -750,6 +951,16 @@ func TestJourneysAgainstTheHandler(t *testing.T) {
 			t.Errorf("no request line carries correlationId %s", testCorrelationID)
 		}
 	})
+}
+
+// once is a browser that leaves a page when B2C shows an error on it.
+func once(browser page) page {
+	return func(t *testing.T, tp string, shown map[string]any) map[string]string {
+		if shown["error"] != nil {
+			return nil
+		}
+		return browser(t, tp, shown)
+	}
 }
 
 func errorAs(err error, target **restError) bool {
