@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -319,7 +320,8 @@ type player struct {
 	calls    map[string]int // profile id -> successful calls
 	profiles map[string]string
 	pages    []string // self-asserted pages shown in the last journey
-	sso      *session // the browser's B2C session; nil before any sign-in
+	sso      *session // the browser's B2C session; nil: a fresh browser
+	lastSSO  *session // the session the last completed journey left
 	ran      []string // technical profiles run in the current journey
 }
 
@@ -690,22 +692,25 @@ func (p *player) restoreFromSession(tp string, bag map[string]any) bool {
 	return true
 }
 
-// remember records the journey's remembered steps in the SSO session.
+// remember records the journey's remembered steps in lastSSO, on top of
+// the session the journey started with.
 func (p *player) remember(bag map[string]any) {
+	p.lastSSO = &session{steps: map[string]bool{}, claims: map[string]any{}}
+	if p.sso != nil {
+		maps.Copy(p.lastSSO.steps, p.sso.steps)
+		maps.Copy(p.lastSSO.claims, p.sso.claims)
+	}
 	for _, tp := range p.ran {
 		sm := p.m.sessionProfile(tp)
 		if !p.m.remembers(sm) {
 			continue
 		}
-		if p.sso == nil {
-			p.sso = &session{steps: map[string]bool{}, claims: map[string]any{}}
-		}
-		p.sso.steps[tp] = true
+		p.lastSSO.steps[tp] = true
 		for _, d := range p.m.parts(sm) {
 			if s := d.child("PersistedClaims"); s != nil {
 				for _, c := range s.Children {
 					if v, ok := bag[c.Attrs["ClaimTypeReferenceId"]]; ok {
-						p.sso.claims[c.Attrs["ClaimTypeReferenceId"]] = v
+						p.lastSSO.claims[c.Attrs["ClaimTypeReferenceId"]] = v
 					}
 				}
 			}
@@ -821,18 +826,18 @@ func TestJourneysAgainstTheHandler(t *testing.T) {
 			if !strings.Contains(shown["passkeyOptions"].(string), `"conditional"`) {
 				t.Errorf("sign-in page options lack mediation conditional: %s", shown["passkeyOptions"])
 			}
-			return map[string]string{"passkeyCredential": mustLogin(t, shown["passkeyOptions"])}
+			return map[string]string{"passkeyAction": "passkey", "passkeyCredential": mustLogin(t, shown["passkeyOptions"])}
 		},
 		"usernameless button": func(t *testing.T, tp string, shown map[string]any) map[string]string {
 			var o map[string]any
 			json.Unmarshal([]byte(shown["passkeyOptions"].(string)), &o)
 			delete(o, "mediation") // the button runs a modal get()
 			data, _ := json.Marshal(o)
-			return map[string]string{"passkeyCredential": mustLogin(t, string(data))}
+			return map[string]string{"passkeyAction": "passkey", "passkeyCredential": mustLogin(t, string(data))}
 		},
 		"named": func(t *testing.T, tp string, shown map[string]any) map[string]string {
 			if tp == "SelfAsserted-Passkey-SignIn" {
-				return map[string]string{"signInName": alice.email}
+				return map[string]string{"passkeyAction": "name", "signInName": alice.email}
 			}
 			if !strings.Contains(shown["passkeyOptions"].(string), "allowCredentials") {
 				t.Errorf("named options lack allowCredentials: %s", shown["passkeyOptions"])
@@ -855,7 +860,7 @@ func TestJourneysAgainstTheHandler(t *testing.T) {
 
 	t.Run("sign in with a passkey, refused credential shows the service's message", func(t *testing.T) {
 		_, err := p.play("PasskeySignIn", once(func(t *testing.T, tp string, shown map[string]any) map[string]string {
-			return map[string]string{"passkeyCredential": mustLogin(t, shown["passkeyOptions"], softauthn.WithBadSignature())}
+			return map[string]string{"passkeyAction": "passkey", "passkeyCredential": mustLogin(t, shown["passkeyOptions"], softauthn.WithBadSignature())}
 		}))
 		var re *restError
 		if !errorAs(err, &re) || re.status != http.StatusConflict || re.userMessage == "" {
@@ -868,7 +873,7 @@ func TestJourneysAgainstTheHandler(t *testing.T) {
 
 	t.Run("sign in with a passkey, unknown name", func(t *testing.T) {
 		_, err := p.play("PasskeySignIn", once(func(t *testing.T, tp string, shown map[string]any) map[string]string {
-			return map[string]string{"signInName": "nobody@contoso.com"}
+			return map[string]string{"passkeyAction": "name", "signInName": "nobody@contoso.com"}
 		}))
 		if err == nil {
 			t.Fatal("an unknown sign-in name went on")
@@ -934,6 +939,183 @@ func TestJourneysAgainstTheHandler(t *testing.T) {
 		}
 	})
 
+
+	// A second authenticator and two more users: bob is blocked by the
+	// tenant's admin but still holds a passkey; carol manages hers.
+	bob := user{objectID: uuid.NewString(), email: "bob@contoso.com", displayName: "Bob", disabled: true}
+	carol := user{objectID: uuid.NewString(), email: "carol@contoso.com", displayName: "Carol"}
+	p.users = append(p.users, bob, carol)
+	bobAuth, _ := softauthn.New(h.URL)
+	enrol := func(t *testing.T, a *softauthn.Authenticator, u user) {
+		t.Helper()
+		data, _ := json.Marshal(map[string]string{"objectId": u.objectID, "userName": u.email})
+		options := postJSON(t, h.URL, key, "register-begin", data)["options"].(string)
+		cred, err := a.Register(options)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ = json.Marshal(map[string]string{"objectId": u.objectID, "credential": cred})
+		postJSON(t, h.URL, key, "register-finish", data)
+	}
+	enrol(t, bobAuth, bob)
+	aliceAuth, _ := softauthn.New(h.URL) // alice's passkeys so far were removed or are on another device
+	enrol(t, aliceAuth, alice)
+	namedLogin := func(t *testing.T, options any) string {
+		t.Helper()
+		cred, err := aliceAuth.Login(options.(string))
+		if err != nil {
+			t.Error(err)
+		}
+		return cred
+	}
+	buttonLogin := func(t *testing.T, a *softauthn.Authenticator, options string, opts ...softauthn.CeremonyOption) string {
+		t.Helper()
+		var o map[string]any
+		json.Unmarshal([]byte(options), &o)
+		delete(o, "mediation")
+		data, _ := json.Marshal(o)
+		cred, err := a.Login(string(data), opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cred
+	}
+
+	t.Run("blocked account: the passkey button is refused on the page", func(t *testing.T) {
+		bag, err := p.play("PasskeySignIn", once(func(t *testing.T, tp string, shown map[string]any) map[string]string {
+			return map[string]string{"passkeyAction": "passkey", "passkeyCredential": buttonLogin(t, bobAuth, shown["passkeyOptions"].(string))}
+		}))
+		var re *restError
+		if !errorAs(err, &re) || re.userMessage == "" {
+			t.Fatalf("blocked bob signed in with a passkey (err %v, objectId %v)", err, bag["objectId"])
+		}
+	})
+
+	t.Run("blocked account: the named sign-in hands out no allowCredentials", func(t *testing.T) {
+		before := p.calls["REST-Passkey-LoginBegin-Named"]
+		_, err := p.play("PasskeySignIn", once(func(t *testing.T, tp string, shown map[string]any) map[string]string {
+			if tp != "SelfAsserted-Passkey-SignIn" {
+				t.Errorf("page %s shown to a blocked account", tp)
+				return nil
+			}
+			return map[string]string{"passkeyAction": "name", "signInName": bob.email}
+		}))
+		if err == nil || p.calls["REST-Passkey-LoginBegin-Named"] != before {
+			t.Fatalf("blocked bob got sign-in options (err %v)", err)
+		}
+	})
+
+	t.Run("blocked account's passkey, then another name: that account's passkey is asked for", func(t *testing.T) {
+		named := false
+		bag, err := p.play("PasskeySignIn", func(t *testing.T, tp string, shown map[string]any) map[string]string {
+			switch {
+			case tp == "SelfAsserted-Passkey-SignIn" && shown["error"] == nil:
+				return map[string]string{"passkeyAction": "passkey", "passkeyCredential": buttonLogin(t, bobAuth, shown["passkeyOptions"].(string))}
+			case tp == "SelfAsserted-Passkey-SignIn":
+				return map[string]string{"passkeyAction": "name", "signInName": alice.email}
+			case tp == "SelfAsserted-Passkey-SignIn-Named" && shown["error"] == nil:
+				named = true
+				return map[string]string{"passkeyCredential": namedLogin(t, shown["passkeyOptions"])}
+			}
+			return nil
+		})
+		if err != nil || !named || bag["objectId"] != alice.objectID {
+			t.Fatalf("err %v, named page shown %v, token for %v", err, named, bag["objectId"])
+		}
+	})
+
+	t.Run("refused passkey, then the named way", func(t *testing.T) {
+		bag, err := p.play("PasskeySignIn", func(t *testing.T, tp string, shown map[string]any) map[string]string {
+			switch {
+			case tp == "SelfAsserted-Passkey-SignIn" && shown["error"] == nil:
+				return map[string]string{"passkeyAction": "passkey", "passkeyCredential": buttonLogin(t, auth, shown["passkeyOptions"].(string), softauthn.WithBadSignature())}
+			case tp == "SelfAsserted-Passkey-SignIn":
+				return map[string]string{"passkeyAction": "name", "signInName": alice.email}
+			case tp == "SelfAsserted-Passkey-SignIn-Named" && shown["error"] == nil:
+				return map[string]string{"passkeyCredential": namedLogin(t, shown["passkeyOptions"])}
+			}
+			return nil
+		})
+		if err != nil || bag["objectId"] != alice.objectID {
+			t.Fatalf("after a refused passkey the named way failed: %v", err)
+		}
+	})
+
+	t.Run("manage: Not now on a second add registers nothing and goes on", func(t *testing.T) {
+		p.current = 2 // carol
+		defer func() { p.current = 0 }()
+		round := 0
+		finishes := p.calls["REST-Passkey-RegisterFinish"]
+		carolAuth, _ := softauthn.New(h.URL)
+		bag, err := p.play("PasskeyManage", once(func(t *testing.T, tp string, shown map[string]any) map[string]string {
+			if tp == "SelfAsserted-Passkey-Manage" {
+				round++
+			}
+			switch {
+			case tp == "SelfAsserted-Passkey-Manage" && round < 3:
+				return map[string]string{"passkeyAction": "add"}
+			case tp == "SelfAsserted-Passkey-Create" && round == 1:
+				cred, err := carolAuth.Register(shown["passkeyOptions"].(string))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return map[string]string{"passkeyCredential": cred}
+			case tp == "SelfAsserted-Passkey-Create":
+				return map[string]string{"passkeyCredential": ""} // Not now
+			}
+			return map[string]string{"passkeyAction": "done"}
+		}))
+		if err != nil {
+			t.Fatalf("Not now after an add: %v", err)
+		}
+		var devices []any
+		json.Unmarshal([]byte(postJSON(t, h.URL, key, "list-devices", []byte(`{"objectId":"`+carol.objectID+`"}`))["devices"].(string)), &devices)
+		if len(devices) != 1 || round != 3 {
+			t.Errorf("carol has %d passkeys after %d rounds, want 1 after 3", len(devices), round)
+		}
+		if n := p.calls["REST-Passkey-RegisterFinish"] - finishes; n != 1 {
+			t.Errorf("register-finish called %d times for one passkey: Not now resent the earlier credential", n)
+		}
+		_ = bag
+	})
+
+	t.Run("single sign-on: the offer is not shown, so prompt=none completes", func(t *testing.T) {
+		p.current = 2
+		defer func() { p.current = 0; p.sso = nil }()
+		none := once(func(t *testing.T, tp string, shown map[string]any) map[string]string {
+			return map[string]string{"passkeyAction": "skip"}
+		})
+		if _, err := p.play("PasskeySignUpOrSignIn", none); err != nil {
+			t.Fatal(err)
+		}
+		p.sso = p.lastSSO
+		_, err := p.play("PasskeySignUpOrSignIn", func(t *testing.T, tp string, shown map[string]any) map[string]string {
+			t.Errorf("page %s shown under single sign-on", tp)
+			return nil
+		})
+		if err != nil || len(p.pages) != 0 {
+			t.Fatalf("SSO visit: %v, pages %v", err, p.pages)
+		}
+	})
+
+	t.Run("the offer is not shown to a user who has a passkey", func(t *testing.T) {
+		_, err := p.play("PasskeySignUpOrSignIn", func(t *testing.T, tp string, shown map[string]any) map[string]string {
+			t.Errorf("page %s shown to a user with a passkey", tp)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("no B2C Cancel after a successful sign-in", func(t *testing.T) {
+		for _, tp := range []string{"SelfAsserted-Passkey-Offer", "SelfAsserted-Passkey-Create"} {
+			if p.m.meta(tp)["setting.showCancelButton"] != "false" {
+				t.Errorf("%s shows B2C's Cancel, which ends a signed-in journey with AADB2C90091", tp)
+			}
+		}
+	})
+
 	t.Run("every RESTful profile was played", func(t *testing.T) {
 		var ids []string
 		for id := range p.profiles {
@@ -961,6 +1143,25 @@ func once(browser page) page {
 		}
 		return browser(t, tp, shown)
 	}
+}
+
+// postJSON calls a function as a test fixture would, outside any journey.
+func postJSON(t *testing.T, base, key, fn string, body []byte) map[string]any {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, base+"/api/"+fn, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("x-functions-key", key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	json.NewDecoder(resp.Body).Decode(&out)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s: %d %v", fn, resp.StatusCode, out)
+	}
+	return out
 }
 
 func errorAs(err error, target **restError) bool {

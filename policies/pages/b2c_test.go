@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -144,15 +146,45 @@ setTimeout(function () {
 }, 50);
 </script>`
 	page := string(tmpl)
+	// B2C merges the template into its own page and inserts the template's
+	// scripts rather than letting the parser run them: defer keeps no
+	// order. The harness inserts them last to first, each a moment after
+	// the one before, so a script that needs another at load time fails.
+	var sources []string
+	for _, m := range scriptTag.FindAllStringSubmatch(page, -1) {
+		if !strings.Contains(m[0], `data-preload="true"`) {
+			return "", fmt.Errorf("%s: script %s lacks data-preload=\"true\"", p.file, m[1])
+		}
+		sources = append(sources, m[1])
+	}
+	page = scriptTag.ReplaceAllString(page, "")
+	if !slices.Contains(sources, b.handler.URL+"/api/pages/passkey.js") {
+		return "", fmt.Errorf("%s does not load passkey.js from the handler:\n%s", p.file, tmpl)
+	}
+	slices.Reverse(sources)
+	srcJSON, _ := json.Marshal(sources)
+	insert := `<script>
+(function () {
+  var srcs = ` + string(srcJSON) + `;
+  srcs.forEach(function (src, i) {
+    setTimeout(function () {
+      var s = document.createElement('script');
+      s.src = src;
+      document.head.appendChild(s);
+    }, 30 * i);
+  });
+})();
+</script>`
 	if p.pre != "" {
 		page = strings.Replace(page, "<head>", "<head><script>"+p.pre+"</script>", 1)
 	}
+	page = strings.Replace(page, "</head>", insert+"</head>", 1)
 	page = strings.Replace(page, "</body>", b2cScript+"</body>", 1)
-	if !strings.Contains(page, `src="`+b.handler.URL+`/api/pages/passkey.js" defer`) {
-		return "", fmt.Errorf("%s does not load passkey.js from the handler:\n%s", p.file, page)
-	}
 	return page, nil
 }
+
+// scriptTag is a template's script element with its source.
+var scriptTag = regexp.MustCompile(`<script src="([^"]+)"[^>]*></script>`)
 
 // open shows a page in the tab.
 func (b *b2c) open(tab context.Context, p harnessPage) {
@@ -269,6 +301,9 @@ func TestB2CPages(t *testing.T) {
 
 	signIn := func(t *testing.T, begin map[string]any, s submission, named bool) {
 		t.Helper()
+		if !named && s.Claims["passkeyAction"] != "passkey" {
+			t.Errorf("a credential was posted with passkeyAction %q, want passkey", s.Claims["passkeyAction"])
+		}
 		body := map[string]any{"credential": s.Claims["passkeyCredential"]}
 		if named {
 			body["objectId"] = objectID
@@ -290,7 +325,7 @@ func TestB2CPages(t *testing.T) {
 		begin := b.mustCall("login-begin", map[string]any{"mediation": "conditional"})
 		// A browser without autofill for passkeys: the button is the way.
 		b.open(tab, harnessPage{file: "passkey-signin.html", pre: `PublicKeyCredential.isConditionalMediationAvailable = function () { return Promise.resolve(false); };`,
-			claims: []claim{{"signInName", ""}, {"passkeyOptions", begin["options"].(string)}, {"passkeyCredential", ""}, {"passkeyLocale", "en"}}})
+			claims: []claim{{"signInName", ""}, {"passkeyOptions", begin["options"].(string)}, {"passkeyCredential", ""}, {"passkeyAction", ""}, {"passkeyLocale", "en"}}})
 		if got := waitText(t, tab, "#passkey-usernameless"); got != "Sign in with a passkey" {
 			t.Errorf("button %q", got)
 		}
@@ -303,7 +338,7 @@ func TestB2CPages(t *testing.T) {
 		// Chromium's virtual environment answers a conditional request at
 		// once with the discoverable credential it holds (no chooser).
 		b.open(tab, harnessPage{file: "passkey-signin.html", claims: []claim{
-			{"signInName", ""}, {"passkeyOptions", begin["options"].(string)}, {"passkeyCredential", ""}, {"passkeyLocale", "en"}}})
+			{"signInName", ""}, {"passkeyOptions", begin["options"].(string)}, {"passkeyCredential", ""}, {"passkeyAction", ""}, {"passkeyLocale", "en"}}})
 		s := b.submitted(tab)
 		ac, err := chromedp.Run(tab, chromedp.Evaluate[string](`document.getElementById('signInName').getAttribute('autocomplete')`))
 		if err != nil || ac != "username webauthn" {

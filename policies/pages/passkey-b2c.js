@@ -120,7 +120,10 @@
     }
   };
 
-  var P = global.Passkeys;
+  // passkey.js may run after this script (B2C inserts the template's
+  // scripts into its page, where defer keeps no order): Passkeys is looked
+  // up when the page starts, and the start waits for it.
+  var P = null;
   var hidden = ['passkeyOptions', 'passkeyCredential', 'passkeyAction', 'passkeyCredentialId',
     'passkeyDeviceName', 'passkeyDevices', 'passkeyLocale'];
 
@@ -271,8 +274,18 @@
       return;
     }
     var conditional = null;
+    // passkeyAction tells the policy which way this submit goes: a
+    // credential ("passkey") or the sign-in name alone ("name"). B2C keeps
+    // a refused credential in its claims, so the action decides, and is
+    // written on every submit, also by B2C's own Continue.
+    var withCredential = false;
+    $('continue').addEventListener('click', function () {
+      setClaim('passkeyAction', withCredential ? 'passkey' : 'name');
+      withCredential = false;
+    }, true);
     var done = function (credential) {
       setClaim('passkeyCredential', credential);
+      withCredential = true;
       submit();
     };
     // Autofill waits quietly in the field's suggestions; when it ends
@@ -375,10 +388,11 @@
   // --- start once B2C has rendered the claims into #api ----------------
 
   function ready() {
-    return $('continue') && $('passkeyLocale');
+    return global.Passkeys && $('continue') && $('passkeyLocale');
   }
 
   function start() {
+    P = global.Passkeys;
     ui = $('passkey-ui');
     status = el('p', { id: 'passkey-status', 'class': 'passkey-status', role: 'alert', 'aria-live': 'polite' });
     actions = el('div', { id: 'passkey-actions', 'class': 'passkey-actions' });
@@ -396,14 +410,23 @@
     }
   }
 
+  var started = false;
+  function tryStart() {
+    if (started || !ready()) return;
+    started = true;
+    start();
+  }
+
   function whenReady() {
-    if (ready()) return start();
+    tryStart();
+    if (started) return;
     var observer = new MutationObserver(function () {
-      if (!ready()) return;
-      observer.disconnect();
-      start();
+      tryStart();
+      if (started) observer.disconnect();
     });
     observer.observe(document.documentElement, { childList: true, subtree: true });
+    // passkey.js announces itself when it loads after this script.
+    global.addEventListener('passkeys-ready', tryStart);
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', whenReady);

@@ -220,4 +220,6 @@
     language: language,
     PasskeyError: PasskeyError
   };
+  // passkey-b2c.js may have run first: tell it Passkeys is here.
+  global.dispatchEvent(new Event('passkeys-ready'));
 })(window);
