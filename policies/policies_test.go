@@ -231,7 +231,7 @@ func TestPagesContract(t *testing.T) {
 				t.Errorf("%s: %s loads %s, which the handler does not serve: %v", name, id, file, err)
 				continue
 			}
-			for _, want := range []string{`<div id="api">`, `src="passkey.js" defer`, `src="passkey-b2c.js" defer`} {
+			for _, want := range []string{`<div id="api">`, `src="passkey.js" data-preload="true"`, `src="passkey-b2c.js" data-preload="true"`} {
 				if !strings.Contains(string(page), want) {
 					t.Errorf("%s lacks %s", file, want)
 				}
