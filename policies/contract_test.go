@@ -264,6 +264,11 @@ func TestRestProfilesMatchTheAPI(t *testing.T) {
 		if !slices.Equal(keys, []string{"x-functions-key"}) {
 			t.Errorf("%s: keys %q, want exactly x-functions-key", id, keys)
 		}
+		for _, k := range restErrorMetadata {
+			if md[k] == "" {
+				t.Errorf("%s: no %s; the user would read B2C's technical English", id, k)
+			}
+		}
 		locale := false
 		for _, c := range m.claims(id, "InputClaims") {
 			locale = locale || (partner(c) == "locale" && c.Attrs["DefaultValue"] == "{Culture:RFC5646}")
@@ -288,6 +293,40 @@ func TestRestProfilesMatchTheAPI(t *testing.T) {
 		t.Errorf("%d profiles for %d functions", len(profiles), len(postFunctions(t)))
 	}
 	t.Logf("%d RESTful technical profiles cover %d functions", len(profiles), len(covered))
+}
+
+// restErrorMetadata are the RESTful profile messages B2C shows when the
+// service fails (5xx), times out, is cut off or cannot be resolved.
+var restErrorMetadata = []string{"DefaultUserMessageIfRequestFailed", "UserMessageIfRequestTimeout",
+	"UserMessageIfCircuitOpen", "UserMessageIfDnsResolutionFailed"}
+
+// TestRestErrorsAreLocalized: every passkey page's localization carries the
+// RESTful error messages in every supported language.
+func TestRestErrorsAreLocalized(t *testing.T) {
+	c := renderChains(t)[0]
+	root := parseXML(t, "TrustFrameworkExtensions.xml", c.files["TrustFrameworkExtensions.xml"])
+	var langs []string
+	for _, l := range root.all("SupportedLanguage") {
+		langs = append(langs, l.text())
+	}
+	found := map[string]bool{}
+	for _, r := range root.all("LocalizedResources") {
+		for _, s := range r.all("LocalizedString") {
+			if s.Attrs["ElementType"] == "ErrorMessage" && s.text() != "" {
+				found[r.Attrs["Id"]+"/"+s.Attrs["StringId"]] = true
+			}
+		}
+	}
+	for _, cd := range root.all("ContentDefinition") {
+		for _, lang := range langs {
+			res := cd.Attrs["Id"] + "." + lang
+			for _, k := range restErrorMetadata {
+				if !found[res+"/"+k] {
+					t.Errorf("%s has no %s", res, k)
+				}
+			}
+		}
+	}
 }
 
 // --- the journey player -------------------------------------------------

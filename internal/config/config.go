@@ -28,7 +28,8 @@ type Config struct {
 	APIKeys     []string      `envconfig:"PASSKEY_API_KEYS"`
 	DeviceLimit int           `envconfig:"PASSKEY_DEVICE_LIMIT" default:"10"`
 	Attestation string        `envconfig:"PASSKEY_ATTESTATION" default:"direct"`
-	// RequestTimeout bounds each request, well inside B2C's 10 s.
+	// RequestTimeout bounds each request, well inside B2C's 30 s per try
+	// (B2C tries three times), so a slow store answers a clear 503 first.
 	RequestTimeout time.Duration `envconfig:"PASSKEY_REQUEST_TIMEOUT" default:"8s"`
 
 	CosmosEndpoint string `envconfig:"PASSKEY_COSMOS_ENDPOINT"`
@@ -107,7 +108,7 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("PASSKEY_ATTESTATION: %q must be none, indirect, direct or enterprise", c.Attestation)
 	}
 	if c.RequestTimeout < time.Second || c.RequestTimeout > 9*time.Second {
-		return fmt.Errorf("PASSKEY_REQUEST_TIMEOUT: %s must be between 1s and 9s (B2C gives up after 10s)", c.RequestTimeout)
+		return fmt.Errorf("PASSKEY_REQUEST_TIMEOUT: %s must be between 1s and 9s (well inside B2C's 30s per try)", c.RequestTimeout)
 	}
 	if c.CosmosEndpoint != "" {
 		if u, err := url.Parse(c.CosmosEndpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
