@@ -983,7 +983,8 @@ func TestJourneysAgainstTheHandler(t *testing.T) {
 	// tenant's admin but still holds a passkey; carol manages hers.
 	bob := user{objectID: uuid.NewString(), email: "bob@contoso.com", displayName: "Bob", disabled: true}
 	carol := user{objectID: uuid.NewString(), email: "carol@contoso.com", displayName: "Carol"}
-	p.users = append(p.users, bob, carol)
+	dave := user{objectID: uuid.NewString(), email: "dave@contoso.com", displayName: "Dave"} // never enrols
+	p.users = append(p.users, bob, carol, dave)
 	bobAuth, _ := softauthn.New(h.URL)
 	enrol := func(t *testing.T, a *softauthn.Authenticator, u user) {
 		t.Helper()
@@ -1077,6 +1078,38 @@ func TestJourneysAgainstTheHandler(t *testing.T) {
 		})
 		if err != nil || bag["objectId"] != alice.objectID {
 			t.Fatalf("after a refused passkey the named way failed: %v", err)
+		}
+	})
+
+	t.Run("refused passkey, then a fresh challenge on the same page", func(t *testing.T) {
+		pages := 0
+		bag, err := p.play("PasskeySignIn", func(t *testing.T, tp string, shown map[string]any) map[string]string {
+			switch {
+			case tp == "SelfAsserted-Passkey-SignIn" && shown["error"] == nil && pages == 0:
+				pages++
+				return map[string]string{"passkeyAction": "passkey", "passkeyCredential": buttonLogin(t, aliceAuth, shown["passkeyOptions"].(string), softauthn.WithBadSignature())}
+			case tp == "SelfAsserted-Passkey-SignIn" && shown["error"] != nil:
+				return map[string]string{"passkeyAction": "renew"} // the button, once the challenge is spent
+			case tp == "SelfAsserted-Passkey-SignIn":
+				pages++
+				return map[string]string{"passkeyAction": "passkey", "passkeyCredential": buttonLogin(t, aliceAuth, shown["passkeyOptions"].(string))}
+			}
+			return nil
+		})
+		if err != nil || bag["objectId"] != alice.objectID || pages != 2 {
+			t.Fatalf("after a refused passkey the button did not recover: %v (pages %d)", err, pages)
+		}
+	})
+
+	t.Run("a name without passkeys, then fresh challenges only, signs nobody in", func(t *testing.T) {
+		bag, err := p.play("PasskeySignIn", func(t *testing.T, tp string, shown map[string]any) map[string]string {
+			if tp == "SelfAsserted-Passkey-SignIn" && shown["error"] == nil && shown["passkeyAction"] == nil {
+				return map[string]string{"passkeyAction": "name", "signInName": dave.email}
+			}
+			return map[string]string{"passkeyAction": "renew"}
+		})
+		if err == nil {
+			t.Fatalf("a token for %v without a verified passkey", bag["objectId"])
 		}
 	})
 

@@ -236,6 +236,22 @@ func (b *b2c) mustCall(fn string, body map[string]any) map[string]any {
 	return out
 }
 
+// showError shows an error on the page the way B2C does when a validation
+// profile failed: the page, its DOM and values stay.
+func showError(t *testing.T, tab context.Context, message string) {
+	t.Helper()
+	js := fmt.Sprintf(`(function () {
+  var e = document.querySelector('#api .error.pageLevel');
+  e.textContent = %q;
+  e.style.display = 'block';
+  e.setAttribute('aria-hidden', 'false');
+  return true;
+})()`, message)
+	if _, err := chromedp.Run(tab, chromedp.Evaluate[bool](js)); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // waitText waits until the element's text is not empty and returns it.
 func waitText(t *testing.T, tab context.Context, selector string) string {
 	t.Helper()
@@ -345,6 +361,73 @@ func TestB2CPages(t *testing.T) {
 			t.Errorf("signInName autocomplete %q (%v)", ac, err)
 		}
 		signIn(t, begin, s, false)
+	})
+
+
+	noAutofill := `PublicKeyCredential.isConditionalMediationAvailable = function () { return Promise.resolve(false); };`
+
+	t.Run("refused passkey: the button asks for a fresh challenge", func(t *testing.T) {
+		begin := b.mustCall("login-begin", map[string]any{"mediation": "conditional"})
+		b.open(tab, harnessPage{file: "passkey-signin.html", pre: noAutofill, claims: []claim{
+			{"signInName", ""}, {"passkeyOptions", begin["options"].(string)}, {"passkeyCredential", ""}, {"passkeyAction", ""}, {"passkeyLocale", "en"}}})
+		click(t, tab, "#passkey-usernameless")
+		if s := b.submitted(tab); s.Claims["passkeyAction"] != "passkey" {
+			t.Fatalf("first submit %v", s.Claims)
+		}
+		// The service refused it (say the passkey was removed there): B2C
+		// shows why on the same page; the challenge is spent.
+		showError(t, tab, "This passkey is not registered for your account.")
+		focused, _ := chromedp.Run(tab, chromedp.Poll[string](`document.activeElement && document.activeElement.id === 'passkey-usernameless' && 'yes'`,
+			chromedp.WithPollingInterval(20*time.Millisecond)))
+		if focused != "yes" {
+			t.Errorf("focus is not on the button after the error")
+		}
+		click(t, tab, "#passkey-usernameless")
+		if s := b.submitted(tab); s.Claims["passkeyAction"] != "renew" {
+			t.Fatalf("after a refusal the button submitted %v, want passkeyAction renew", s.Claims)
+		}
+	})
+
+	t.Run("idle page: the button asks for a fresh challenge", func(t *testing.T) {
+		begin := b.mustCall("login-begin", map[string]any{"mediation": "conditional"})
+		var o map[string]any
+		json.Unmarshal([]byte(begin["options"].(string)), &o)
+		o["publicKey"].(map[string]any)["timeout"] = 5500 // expired 0.5 s after load
+		short, _ := json.Marshal(o)
+		b.open(tab, harnessPage{file: "passkey-signin.html", pre: noAutofill, claims: []claim{
+			{"signInName", ""}, {"passkeyOptions", string(short)}, {"passkeyCredential", ""}, {"passkeyAction", ""}, {"passkeyLocale", "en"}}})
+		waitText(t, tab, "#passkey-usernameless")
+		chromedp.Do(tab, chromedp.Sleep(time.Second))
+		click(t, tab, "#passkey-usernameless")
+		if s := b.submitted(tab); s.Claims["passkeyAction"] != "renew" {
+			t.Fatalf("an expired page's button submitted %v, want passkeyAction renew", s.Claims)
+		}
+	})
+
+	t.Run("named way after a refusal, and an empty submit in German", func(t *testing.T) {
+		begin := b.mustCall("login-begin", map[string]any{"mediation": "conditional"})
+		b.open(tab, harnessPage{file: "passkey-signin.html", pre: noAutofill, claims: []claim{
+			{"signInName", ""}, {"passkeyOptions", begin["options"].(string)}, {"passkeyCredential", ""}, {"passkeyAction", ""}, {"passkeyLocale", "de-CH"}}})
+		waitText(t, tab, "#passkey-usernameless")
+		click(t, tab, "#continue")
+		if got := waitText(t, tab, "#passkey-status.passkey-error"); got != "Bitte geben Sie Ihre E-Mail-Adresse ein." {
+			t.Errorf("empty submit: %q", got)
+		}
+		focused, _ := chromedp.Run(tab, chromedp.Evaluate[string](`document.activeElement.id`))
+		if focused != "signInName" {
+			t.Errorf("focus on %q after an empty submit, want signInName", focused)
+		}
+		kind, _ := chromedp.Run(tab, chromedp.Evaluate[string](`document.getElementById('signInName').type`))
+		if kind != "email" {
+			t.Errorf("the e-mail field is of type %q", kind)
+		}
+		if err := chromedp.Do(tab, chromedp.SendKeys("#signInName", "alice@contoso.com")); err != nil {
+			t.Fatal(err)
+		}
+		click(t, tab, "#continue")
+		if s := b.submitted(tab); s.Claims["passkeyAction"] != "name" || s.Claims["signInName"] != "alice@contoso.com" {
+			t.Fatalf("named submit %v", s.Claims)
+		}
 	})
 
 	t.Run("refused in German, then back", func(t *testing.T) {

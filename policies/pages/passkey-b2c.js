@@ -22,6 +22,7 @@
       signinTitle: 'Sign in with a passkey',
       signinIntro: 'Pick your passkey in the suggestions of the email field, use the button, or enter your email address and continue.',
       signinNamedIntro: 'Use the passkey of your account.',
+      enterEmail: 'Please enter your email address.',
       usernameless: 'Sign in with a passkey',
       named: 'Use my passkey',
       manageTitle: 'Your passkeys',
@@ -48,6 +49,7 @@
       signinTitle: 'Mit einem Passkey anmelden',
       signinIntro: 'Wählen Sie Ihren Passkey in den Vorschlägen des E-Mail-Felds, nutzen Sie die Schaltfläche oder geben Sie Ihre E-Mail-Adresse ein und fahren Sie fort.',
       signinNamedIntro: 'Verwenden Sie den Passkey Ihres Kontos.',
+      enterEmail: 'Bitte geben Sie Ihre E-Mail-Adresse ein.',
       usernameless: 'Mit einem Passkey anmelden',
       named: 'Meinen Passkey verwenden',
       manageTitle: 'Ihre Passkeys',
@@ -74,6 +76,7 @@
       signinTitle: 'Se connecter avec une clé d\'accès',
       signinIntro: 'Choisissez votre clé d\'accès dans les suggestions du champ e-mail, utilisez le bouton ou saisissez votre adresse e-mail et continuez.',
       signinNamedIntro: 'Utilisez la clé d\'accès de votre compte.',
+      enterEmail: 'Veuillez saisir votre adresse e-mail.',
       usernameless: 'Se connecter avec une clé d\'accès',
       named: 'Utiliser ma clé d\'accès',
       manageTitle: 'Vos clés d\'accès',
@@ -100,6 +103,7 @@
       signinTitle: 'Accedi con una passkey',
       signinIntro: 'Scegli la tua passkey tra i suggerimenti del campo e-mail, usa il pulsante oppure inserisci il tuo indirizzo e-mail e continua.',
       signinNamedIntro: 'Usa la passkey del tuo account.',
+      enterEmail: 'Inserisci il tuo indirizzo e-mail.',
       usernameless: 'Accedi con una passkey',
       named: 'Usa la mia passkey',
       manageTitle: 'Le tue passkey',
@@ -275,27 +279,62 @@
     }
     var conditional = null;
     // passkeyAction tells the policy which way this submit goes: a
-    // credential ("passkey") or the sign-in name alone ("name"). B2C keeps
-    // a refused credential in its claims, so the action decides, and is
-    // written on every submit, also by B2C's own Continue.
-    var withCredential = false;
-    $('continue').addEventListener('click', function () {
-      setClaim('passkeyAction', withCredential ? 'passkey' : 'name');
-      withCredential = false;
+    // credential ("passkey"), the sign-in name alone ("name") or a fresh
+    // challenge ("renew"). B2C keeps a refused credential in its claims,
+    // so the action decides; it is written on every submit, also by B2C's
+    // own Continue.
+    var next = 'name';
+    $('continue').addEventListener('click', function (e) {
+      if (next === 'name' && !name.value.trim()) {
+        // Nothing to go on: say so here instead of B2C's generic error.
+        e.preventDefault();
+        e.stopImmediatePropagation();
+        say(t('enterEmail'), true);
+        name.focus();
+        return;
+      }
+      setClaim('passkeyAction', next);
+      next = 'name';
     }, true);
-    var done = function (credential) {
-      setClaim('passkeyCredential', credential);
-      withCredential = true;
+    var send = function (action) {
+      next = action;
       submit();
     };
+    // A challenge is used once and lives as long as the options' timeout:
+    // after B2C showed an error for a posted passkey (the service refused
+    // it), or once the page was left open longer, the button asks the
+    // policy for a fresh one instead of failing again.
+    var loadedAt = Date.now();
+    var lifetime = 300000;
+    try { lifetime = JSON.parse(options).publicKey.timeout || lifetime; } catch (e) { /* keep the default */ }
+    var spent = false;
+    var expired = function () { return Date.now() - loadedAt > lifetime - 5000; };
+    var watchRefusal = function () {
+      var error = document.querySelector('#api .error.pageLevel');
+      if (!error) return;
+      var seen = function () {
+        var shown = error.style.display !== 'none' && error.getAttribute('aria-hidden') !== 'true' && error.textContent.trim();
+        if (!shown) return;
+        spent = true;
+        say('');
+        var again = $('passkey-usernameless') || $('passkey-retry');
+        if (again) again.focus();
+      };
+      new MutationObserver(seen).observe(error, { attributes: true, childList: true, characterData: true, subtree: true });
+    };
+    var done = function (credential) {
+      setClaim('passkeyCredential', credential);
+      send('passkey');
+    };
     // Autofill waits quietly in the field's suggestions; when it ends
-    // without a passkey (none for this site, or aborted by the button) the
-    // button and the named flow remain, so nothing is shown.
+    // without a passkey (none for this site, aborted by the button, or
+    // the challenge expired) the button and the named flow remain.
     var startAutofill = function () {
       P.conditionalSupported().then(function (ok) {
         if (!ok) return name.setAttribute('data-autofill', 'off');
         conditional = new AbortController();
         name.setAttribute('data-autofill', 'waiting');
+        setTimeout(function () { if (conditional) conditional.abort(); }, Math.max(lifetime - 5000, 0));
         P.signIn(options, { signal: conditional.signal }).then(done, function () {
           name.setAttribute('data-autofill', 'done');
         });
@@ -304,12 +343,16 @@
     var usernameless = function () {
       if (conditional) conditional.abort();
       conditional = null;
+      if (spent || expired()) return send('renew');
       say(P.message('working', locale()));
       P.signIn(withoutMediation(options)).then(done, function (err) {
         fail(err, usernameless);
       });
     };
     setActions([button('passkey-usernameless', t('usernameless'), usernameless, true)]);
+    name.setAttribute('type', 'email');
+    name.setAttribute('inputmode', 'email');
+    watchRefusal();
     startAutofill();
   }
 
