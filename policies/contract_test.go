@@ -978,7 +978,6 @@ func TestJourneysAgainstTheHandler(t *testing.T) {
 		}
 	})
 
-
 	// A second authenticator and two more users: bob is blocked by the
 	// tenant's admin but still holds a passkey; carol manages hers.
 	bob := user{objectID: uuid.NewString(), email: "bob@contoso.com", displayName: "Bob", disabled: true}

@@ -363,7 +363,6 @@ func TestB2CPages(t *testing.T) {
 		signIn(t, begin, s, false)
 	})
 
-
 	noAutofill := `PublicKeyCredential.isConditionalMediationAvailable = function () { return Promise.resolve(false); };`
 
 	t.Run("refused passkey: the button asks for a fresh challenge", func(t *testing.T) {
