@@ -335,6 +335,10 @@ func TestB2CPages(t *testing.T) {
 		b.open(tab, harnessPage{file: "passkey-signin.html", claims: []claim{
 			{"passkeyOptions", begin["options"].(string)}, {"passkeyCredential", ""}, {"passkeyLocale", "en"}}})
 		signIn(t, begin, b.submitted(tab), true)
+		shown, _ := chromedp.Run(tab, chromedp.Evaluate[bool](`getComputedStyle(document.getElementById('continue')).display !== 'none'`))
+		if shown {
+			t.Error("the named passkey page shows B2C's Continue")
+		}
 	})
 
 	t.Run("usernameless button", func(t *testing.T) {

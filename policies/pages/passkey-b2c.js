@@ -443,7 +443,9 @@
     ui.appendChild(actions);
     hidden.forEach(hideClaim);
     var page = ui.getAttribute('data-page');
-    if (page !== 'signin') $('continue').style.display = 'none';
+    // B2C's Continue is the named way on the first sign-in page only;
+    // elsewhere the page's own buttons act.
+    if (page !== 'signin' || !$('signInName')) $('continue').style.display = 'none';
     try {
       if (page === 'register') registerPage();
       else if (page === 'signin') signinPage();
