@@ -55,6 +55,9 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := env.CheckDeployable(); err != nil {
+		return err
+	}
 	rendered, err := policies.RenderAll(src, env)
 	if err != nil {
 		return err
