@@ -91,6 +91,19 @@ func (m *model) handler(id string) string {
 	return h
 }
 
+// includes reports whether profile id is base or includes it.
+func (m *model) includes(id, base string) bool {
+	if id == base {
+		return true
+	}
+	for _, d := range m.tps[id] {
+		if inc := d.child("IncludeTechnicalProfile"); inc != nil && m.includes(inc.Attrs["ReferenceId"], base) {
+			return true
+		}
+	}
+	return false
+}
+
 // sessionProfile is the session management profile a technical profile
 // uses (the last definition in the chain wins).
 func (m *model) sessionProfile(id string) string {
@@ -553,6 +566,13 @@ func (p *player) transform(id string, bag map[string]any) error {
 		for _, c := range out {
 			delete(bag, c.Attrs["ClaimTypeReferenceId"])
 		}
+	case "FormatStringClaim":
+		v, ok := bag[in["inputClaim"]]
+		if ok {
+			for _, c := range out {
+				bag[c.Attrs["ClaimTypeReferenceId"]] = strings.ReplaceAll(params["stringFormat"], "{0}", fmt.Sprint(v))
+			}
+		}
 	case "CreateStringClaim":
 		for _, c := range out {
 			bag[c.Attrs["ClaimTypeReferenceId"]] = params["value"]
@@ -617,8 +637,14 @@ func (p *player) selfAsserted(tp string, bag map[string]any, browser page) error
 	t := p.t
 	p.pages = append(p.pages, tp)
 	display := map[string]bool{}
-	for _, c := range p.m.claims(tp, "DisplayClaims") {
-		display[c.Attrs["ClaimTypeReferenceId"]] = true
+	fields := p.m.claims(tp, "DisplayClaims")
+	if len(fields) == 0 {
+		fields = p.m.claims(tp, "OutputClaims") // a page without DisplayClaims shows its output claims
+	}
+	for _, c := range fields {
+		if c.Attrs["DefaultValue"] == "" {
+			display[c.Attrs["ClaimTypeReferenceId"]] = true
+		}
 	}
 	for _, c := range p.m.claims(tp, "InputClaims") {
 		if !display[c.Attrs["ClaimTypeReferenceId"]] {
@@ -655,7 +681,19 @@ func (p *player) selfAsserted(tp string, bag map[string]any, browser page) error
 				bag[k] = v
 			}
 		}
+		// B2C's page does not submit without its required fields.
+		for _, c := range p.m.claims(tp, "OutputClaims") {
+			id := c.Attrs["ClaimTypeReferenceId"]
+			if _, ok := bag[id]; !ok && c.Attrs["Required"] == "true" && c.Attrs["DefaultValue"] == "" && display[id] {
+				t.Errorf("%s: the page submitted without its required field %s", tp, id)
+			}
+		}
 		if pageErr = p.validate(tp, bag); pageErr == nil {
+			for _, c := range p.m.claims(tp, "OutputClaims") {
+				if def := c.Attrs["DefaultValue"]; def != "" {
+					bag[c.Attrs["ClaimTypeReferenceId"]] = p.resolve(def)
+				}
+			}
 			return p.transforms(tp, "OutputClaimsTransformations", bag)
 		}
 	}
@@ -694,14 +732,14 @@ func (p *player) exchange(tp string, bag map[string]any, browser page) error {
 		err = p.rest(tp, bag)
 	case strings.Contains(h, "AzureActiveDirectoryProvider"):
 		err = p.directory(tp, bag)
-	case tp == "SelfAsserted-LocalAccountSignin-Email" || tp == "LocalAccountSignUpWithLogonEmail":
+	case p.m.includes(tp, "SelfAsserted-LocalAccountSignin-Email") || tp == "LocalAccountSignUpWithLogonEmail":
 		u := p.users[p.current] // the local account signs in with its password
 		if u.disabled {
 			return &restError{status: 400, code: "AADB2C90225", userMessage: "Your account is locked."}
 		}
 		p.pages = append(p.pages, tp)
 		bag["objectId"], bag["signInName"], bag["authenticationSource"] = u.objectID, u.email, "localAccountAuthentication"
-		return nil
+		return p.transforms(tp, "OutputClaimsTransformations", bag)
 	case strings.Contains(h, "SelfAssertedAttributeProvider"):
 		return p.selfAsserted(tp, bag, browser)
 	default:
@@ -848,7 +886,9 @@ func TestJourneysAgainstTheHandler(t *testing.T) {
 				}
 				return map[string]string{"passkeyCredential": cred}
 			}
-			t.Fatalf("unexpected page %s", tp)
+			if tp != "SelfAsserted-Passkey-EmailVerify" {
+				t.Fatalf("unexpected page %s", tp)
+			}
 			return nil
 		}))
 		if err != nil {
@@ -956,7 +996,9 @@ func TestJourneysAgainstTheHandler(t *testing.T) {
 				}
 				return map[string]string{"passkeyAction": "delete", "passkeyCredentialId": renamedID}
 			}
-			t.Fatalf("unexpected page %s in round %d", tp, round)
+			if tp != "SelfAsserted-Passkey-EmailVerify" {
+				t.Fatalf("unexpected page %s in round %d", tp, round)
+			}
 			return nil
 		}))
 		if err != nil {
@@ -983,7 +1025,8 @@ func TestJourneysAgainstTheHandler(t *testing.T) {
 	bob := user{objectID: uuid.NewString(), email: "bob@contoso.com", displayName: "Bob", disabled: true}
 	carol := user{objectID: uuid.NewString(), email: "carol@contoso.com", displayName: "Carol"}
 	dave := user{objectID: uuid.NewString(), email: "dave@contoso.com", displayName: "Dave"} // never enrols
-	p.users = append(p.users, bob, carol, dave)
+	erin := user{objectID: uuid.NewString(), email: "erin@contoso.com", displayName: "Erin"}
+	p.users = append(p.users, bob, carol, dave, erin)
 	bobAuth, _ := softauthn.New(h.URL)
 	enrol := func(t *testing.T, a *softauthn.Authenticator, u user) {
 		t.Helper()
@@ -1112,6 +1155,63 @@ func TestJourneysAgainstTheHandler(t *testing.T) {
 		}
 	})
 
+	t.Run("a password alone does not add a passkey: the e-mail code comes first", func(t *testing.T) {
+		p.current = 4 // erin, who has no passkey yet
+		defer func() { p.current = 0 }()
+		var order []string
+		other, _ := softauthn.New(h.URL)
+		_, err := p.play("PasskeySignUpOrSignIn", once(func(t *testing.T, tp string, shown map[string]any) map[string]string {
+			order = append(order, tp)
+			switch tp {
+			case "SelfAsserted-Passkey-Offer":
+				return map[string]string{"passkeyAction": "add"}
+			case "SelfAsserted-Passkey-EmailVerify":
+				if shown["passkeyReadOnlyEmail"] != erin.email {
+					t.Errorf("the code goes to %v, want %s", shown["passkeyReadOnlyEmail"], erin.email)
+				}
+				return map[string]string{"passkeyReadOnlyEmail": erin.email} // the user typed the code B2C mailed
+			case "SelfAsserted-Passkey-Create":
+				cred, err := other.Register(shown["passkeyOptions"].(string))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return map[string]string{"passkeyCredential": cred}
+			}
+			return nil
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		verify, create := slices.Index(order, "SelfAsserted-Passkey-EmailVerify"), slices.Index(order, "SelfAsserted-Passkey-Create")
+		if verify < 0 || create < verify {
+			t.Errorf("pages %v: a passkey was added without the e-mail code first", order)
+		}
+	})
+
+	t.Run("device management always asks, also under single sign-on", func(t *testing.T) {
+		defer func() { p.sso = nil }()
+		skip := once(func(t *testing.T, tp string, shown map[string]any) map[string]string {
+			return map[string]string{"passkeyAction": "skip"}
+		})
+		if _, err := p.play("PasskeySignUpOrSignIn", skip); err != nil {
+			t.Fatal(err)
+		}
+		p.sso = p.lastSSO
+		_, err := p.play("PasskeyManage", once(func(t *testing.T, tp string, shown map[string]any) map[string]string {
+			if tp == "SelfAsserted-Passkey-EmailVerify" {
+				return map[string]string{"passkeyReadOnlyEmail": alice.email}
+			}
+			return map[string]string{"passkeyAction": "done"}
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		password := slices.IndexFunc(p.pages, func(tp string) bool { return p.m.includes(tp, "SelfAsserted-LocalAccountSignin-Email") })
+		if password < 0 || !slices.Contains(p.pages, "SelfAsserted-Passkey-EmailVerify") {
+			t.Errorf("device management under SSO showed %v: no fresh password and e-mail code", p.pages)
+		}
+	})
+
 	t.Run("manage: Not now on a second add registers nothing and goes on", func(t *testing.T) {
 		p.current = 2 // carol
 		defer func() { p.current = 0 }()
@@ -1133,6 +1233,8 @@ func TestJourneysAgainstTheHandler(t *testing.T) {
 				return map[string]string{"passkeyCredential": cred}
 			case tp == "SelfAsserted-Passkey-Create":
 				return map[string]string{"passkeyCredential": ""} // Not now
+			case tp == "SelfAsserted-Passkey-EmailVerify":
+				return nil
 			}
 			return map[string]string{"passkeyAction": "done"}
 		}))
@@ -1206,11 +1308,19 @@ func TestJourneysAgainstTheHandler(t *testing.T) {
 	})
 }
 
-// once is a browser that leaves a page when B2C shows an error on it.
+// once is a browser that leaves a page when B2C shows an error on it. On
+// the one-time code page the user types the code B2C sent, unless the
+// test's browser answers that page itself.
 func once(browser page) page {
 	return func(t *testing.T, tp string, shown map[string]any) map[string]string {
 		if shown["error"] != nil {
 			return nil
+		}
+		if tp == "SelfAsserted-Passkey-EmailVerify" {
+			if out := browser(t, tp, shown); out != nil {
+				return out
+			}
+			return map[string]string{"passkeyReadOnlyEmail": fmt.Sprint(shown["passkeyReadOnlyEmail"])}
 		}
 		return browser(t, tp, shown)
 	}
