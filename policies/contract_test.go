@@ -566,6 +566,12 @@ func (p *player) transform(id string, bag map[string]any) error {
 		for _, c := range out {
 			delete(bag, c.Attrs["ClaimTypeReferenceId"])
 		}
+	case "AddParameterToStringCollection":
+		list, _ := bag[in["collection"]].([]any)
+		list = append(slices.Clone(list), params["item"])
+		for _, c := range out {
+			bag[c.Attrs["ClaimTypeReferenceId"]] = list
+		}
 	case "FormatStringClaim":
 		v, ok := bag[in["inputClaim"]]
 		if ok {
@@ -1209,6 +1215,43 @@ func TestJourneysAgainstTheHandler(t *testing.T) {
 		password := slices.IndexFunc(p.pages, func(tp string) bool { return p.m.includes(tp, "SelfAsserted-LocalAccountSignin-Email") })
 		if password < 0 || !slices.Contains(p.pages, "SelfAsserted-Passkey-EmailVerify") {
 			t.Errorf("device management under SSO showed %v: no fresh password and e-mail code", p.pages)
+		}
+	})
+
+	t.Run("a passkey sign-in is a B2C sign-in: single sign-on and amr", func(t *testing.T) {
+		defer func() { p.sso = nil }()
+		bag, err := p.play("PasskeySignIn", once(func(t *testing.T, tp string, shown map[string]any) map[string]string {
+			return map[string]string{"passkeyAction": "passkey", "passkeyCredential": buttonLogin(t, aliceAuth, shown["passkeyOptions"].(string))}
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if amr, _ := bag["passkeyAmr"].([]any); !slices.Contains(amr, any("passkey")) {
+			t.Errorf("amr %v after a passkey sign-in", bag["passkeyAmr"])
+		}
+		p.sso = p.lastSSO
+		bag, err = p.play("PasskeySignIn", func(t *testing.T, tp string, shown map[string]any) map[string]string {
+			t.Errorf("page %s shown although the passkey sign-in started a session", tp)
+			return nil
+		})
+		if err != nil || bag["objectId"] != alice.objectID {
+			t.Fatalf("SSO after a passkey sign-in: %v, token for %v", err, bag["objectId"])
+		}
+		if amr, _ := bag["passkeyAmr"].([]any); !slices.Contains(amr, any("passkey")) {
+			t.Errorf("amr %v under single sign-on after a passkey sign-in", bag["passkeyAmr"])
+		}
+	})
+
+	t.Run("a password sign-in says pwd, not passkey", func(t *testing.T) {
+		bag, err := p.play("PasskeySignUpOrSignIn", once(func(t *testing.T, tp string, shown map[string]any) map[string]string {
+			return map[string]string{"passkeyAction": "skip"}
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		amr, _ := bag["passkeyAmr"].([]any)
+		if !slices.Contains(amr, any("pwd")) || slices.Contains(amr, any("passkey")) {
+			t.Errorf("amr %v after a password sign-in", amr)
 		}
 	})
 
