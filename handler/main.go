@@ -19,8 +19,9 @@ import (
 
 	"github.com/passkeys-b2c/passkeys/internal/api"
 	"github.com/passkeys-b2c/passkeys/internal/config"
+	"github.com/passkeys-b2c/passkeys/internal/pages"
 	"github.com/passkeys-b2c/passkeys/internal/passkey"
-	"github.com/passkeys-b2c/passkeys/policies/pages"
+	pagefiles "github.com/passkeys-b2c/passkeys/policies/pages"
 )
 
 // version is stamped at build time with -ldflags "-X main.version=...".
@@ -55,14 +56,21 @@ func run(logger *slog.Logger) error {
 		DeviceLimit: cfg.DeviceLimit,
 		Logger:      logger,
 	})
-	static, _ := fs.Sub(pages.Files, ".")
+	templates, err := pages.New(pages.Options{Files: pagefiles.Files, PublicURL: cfg.PublicURL, Origins: cfg.PageOrigins})
+	if err != nil {
+		return err
+	}
+	var static fs.FS // the demo page, off in production (PASSKEY_DEMO_PAGE)
+	if cfg.DemoPage {
+		static = pagefiles.Demo
+	}
 	server := &http.Server{
 		Handler: api.New(service, api.Options{
 			APIKeys:        cfg.APIKeys,
 			RequestTimeout: cfg.RequestTimeout,
 			Logger:         logger,
 			Static:         static,
-			PageOrigins:    cfg.RPOrigins,
+			Pages:          templates,
 		}),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
@@ -79,6 +87,9 @@ func run(logger *slog.Logger) error {
 		slog.String("store", storeName),
 		slog.String("rpId", cfg.RPID),
 		slog.Any("rpOrigins", cfg.RPOrigins),
+		slog.Any("pageOrigins", cfg.PageOrigins),
+		slog.String("publicUrl", cfg.PublicURL),
+		slog.Bool("demoPage", cfg.DemoPage),
 		slog.Bool("apiKeys", len(cfg.APIKeys) > 0))
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)

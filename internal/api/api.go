@@ -37,9 +37,9 @@ type Options struct {
 	// Static is served for GET requests outside /api/ (the demo page and
 	// the browser script); nil serves nothing.
 	Static fs.FS
-	// PageOrigins may fetch the page templates under PagesPrefix (CORS):
-	// the B2C origins, PASSKEY_RP_ORIGINS.
-	PageOrigins []string
+	// Pages serves the B2C page templates under PagesPrefix
+	// (internal/pages); nil serves none.
+	Pages http.Handler
 }
 
 // Server routes /api/<function> to the service.
@@ -65,12 +65,22 @@ func New(service *passkey.Service, opts Options) *Server {
 	for name, fn := range s.functions() {
 		s.mux.Handle("/api/"+name, s.function(name, fn))
 	}
-	s.mux.HandleFunc(PagesPrefix, s.pages)
+	pages := opts.Pages
+	if pages == nil {
+		pages = http.NotFoundHandler()
+	}
+	s.mux.Handle(PagesPrefix, pages)
 	s.mux.Handle("/api/", s.function("", func(context.Context, *request) (response, error) {
 		return nil, passkey.Errorf(passkey.CodeNotFound, "no such function")
 	}))
 	// GET / also answers the Functions host's readiness probe.
-	static := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") }))
+	static := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/" {
+			http.NotFound(w, r)
+			return
+		}
+		io.WriteString(w, "ok\n")
+	}))
 	if opts.Static != nil {
 		static = http.FileServerFS(opts.Static)
 	}

@@ -32,6 +32,16 @@ type Config struct {
 	// (B2C tries three times), so a slow store answers a clear 503 first.
 	RequestTimeout time.Duration `envconfig:"PASSKEY_REQUEST_TIMEOUT" default:"8s"`
 
+	// PageOrigins may fetch the B2C page templates (CORS): every origin B2C
+	// serves the journeys on, <tenant>.b2clogin.com besides a custom
+	// domain. Default: RPOrigins.
+	PageOrigins []string `envconfig:"PASSKEY_PAGE_ORIGINS"`
+	// PublicURL is where browsers reach the handler; the page templates
+	// load their scripts from it. Derived when empty (pages.go).
+	PublicURL string `envconfig:"PASSKEY_PUBLIC_URL"`
+	// DemoPage serves the demo page and its script at /; off in production.
+	DemoPage bool `envconfig:"PASSKEY_DEMO_PAGE" default:"true"`
+
 	CosmosEndpoint string `envconfig:"PASSKEY_COSMOS_ENDPOINT"`
 	CosmosKey      string `envconfig:"PASSKEY_COSMOS_KEY"`
 	CosmosDatabase string `envconfig:"PASSKEY_COSMOS_DATABASE" default:"passkeys"`
@@ -54,6 +64,7 @@ func Load() (*Config, error) {
 	if len(c.RPOrigins) == 0 {
 		c.RPOrigins = []string{fmt.Sprintf("http://localhost:%d", c.Port)}
 	}
+	c.pageDefaults()
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
@@ -80,6 +91,9 @@ func (c *Config) Validate() error {
 	if c.RPID == "" || strings.ContainsAny(c.RPID, "/: ") || net.ParseIP(c.RPID) != nil {
 		return fmt.Errorf("PASSKEY_RP_ID: %q must be a domain name such as login.contoso.com", c.RPID)
 	}
+	if err := c.validateSharedRPID(); err != nil {
+		return err
+	}
 	if strings.TrimSpace(c.RPName) == "" {
 		return errors.New("PASSKEY_RP_NAME: must not be empty")
 	}
@@ -95,6 +109,9 @@ func (c *Config) Validate() error {
 		if u.Scheme == "http" && host != "localhost" {
 			return fmt.Errorf("PASSKEY_RP_ORIGINS: %q must use https (plain http is only a secure context on localhost)", o)
 		}
+	}
+	if err := c.validateB2C(); err != nil {
+		return err
 	}
 	if c.SessionTTL < 10*time.Second || c.SessionTTL > time.Hour {
 		return fmt.Errorf("PASSKEY_SESSION_TTL: %s must be between 10s and 1h", c.SessionTTL)

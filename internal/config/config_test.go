@@ -51,6 +51,9 @@ func TestDefaults(t *testing.T) {
 		RequestTimeout: 8 * time.Second,
 		CosmosDatabase: "passkeys",
 		DataDir:        "./data",
+		PageOrigins:    []string{"http://localhost:7071"},
+		PublicURL:      "http://localhost:7071",
+		DemoPage:       true,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", c, want)

@@ -150,26 +150,29 @@ setTimeout(function () {
 	// scripts rather than letting the parser run them: defer keeps no
 	// order. The harness inserts them last to first, each a moment after
 	// the one before, so a script that needs another at load time fails.
-	var sources []string
+	var sources, tags []string
 	for _, m := range scriptTag.FindAllStringSubmatch(page, -1) {
-		if !strings.Contains(m[0], `data-preload="true"`) {
-			return "", fmt.Errorf("%s: script %s lacks data-preload=\"true\"", p.file, m[1])
+		if !strings.Contains(m[0], `data-preload="true"`) || !strings.Contains(m[0], `integrity="sha384-`) {
+			return "", fmt.Errorf("%s: script %s lacks data-preload=\"true\" or an integrity hash", p.file, m[1])
 		}
 		sources = append(sources, m[1])
+		tags = append(tags, m[0])
 	}
 	page = scriptTag.ReplaceAllString(page, "")
 	if !slices.Contains(sources, b.handler.URL+"/api/pages/passkey.js") {
 		return "", fmt.Errorf("%s does not load passkey.js from the handler:\n%s", p.file, tmpl)
 	}
-	slices.Reverse(sources)
-	srcJSON, _ := json.Marshal(sources)
+	slices.Reverse(tags)
+	tagsJSON, _ := json.Marshal(tags)
 	insert := `<script>
 (function () {
-  var srcs = ` + string(srcJSON) + `;
-  srcs.forEach(function (src, i) {
+  var tags = ` + string(tagsJSON) + `;
+  tags.forEach(function (tag, i) {
     setTimeout(function () {
+      var t = document.createElement('template');
+      t.innerHTML = tag;
       var s = document.createElement('script');
-      s.src = src;
+      Array.prototype.forEach.call(t.content.firstChild.attributes, function (a) { s.setAttribute(a.name, a.value); });
       document.head.appendChild(s);
     }, 30 * i);
   });
@@ -184,7 +187,7 @@ setTimeout(function () {
 }
 
 // scriptTag is a template's script element with its source.
-var scriptTag = regexp.MustCompile(`<script src="([^"]+)"[^>]*></script>`)
+var scriptTag = regexp.MustCompile(`<script src="([^"]+)"[^>]*></script>`) // the whole tag, with its integrity
 
 // open shows a page in the tab.
 func (b *b2c) open(tab context.Context, p harnessPage) {

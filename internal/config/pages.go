@@ -1,0 +1,63 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+)
+
+// sharedB2CDomains are B2C's own login domains. They are not on the public
+// suffix list, so a browser would take one as an RP ID, and the passkeys
+// would be offered on every tenant's login page.
+var sharedB2CDomains = []string{"b2clogin.com"}
+
+// pageDefaults fills the page settings left empty: the CORS origins are
+// the WebAuthn origins; the public URL is the Function App's own host name
+// on Azure (WEBSITE_HOSTNAME), else this machine's port for local runs.
+func (c *Config) pageDefaults() {
+	c.PageOrigins = trimList(c.PageOrigins)
+	if len(c.PageOrigins) == 0 {
+		c.PageOrigins = append([]string(nil), c.RPOrigins...)
+	}
+	c.PublicURL = strings.TrimRight(strings.TrimSpace(c.PublicURL), "/")
+	if c.PublicURL == "" {
+		if host := strings.TrimSpace(os.Getenv("WEBSITE_HOSTNAME")); host != "" {
+			c.PublicURL = "https://" + host
+		} else {
+			c.PublicURL = fmt.Sprintf("http://localhost:%d", c.Port)
+		}
+	}
+}
+
+// validateSharedRPID refuses B2C's shared login domain as RP ID.
+func (c *Config) validateSharedRPID() error {
+	rpID := strings.TrimSuffix(strings.ToLower(c.RPID), ".")
+	for _, d := range sharedB2CDomains {
+		if rpID == d {
+			return fmt.Errorf("PASSKEY_RP_ID: %s is shared by every B2C tenant (and not on the public suffix list): use <tenant>.b2clogin.com or your custom domain", c.RPID)
+		}
+	}
+	return nil
+}
+
+// validateB2C checks the page origins and the public URL.
+func (c *Config) validateB2C() error {
+	for _, o := range c.PageOrigins {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			return fmt.Errorf("PASSKEY_PAGE_ORIGINS: %q is not an origin such as https://contoso.b2clogin.com", o)
+		}
+		if u.Scheme == "http" && u.Hostname() != "localhost" {
+			return fmt.Errorf("PASSKEY_PAGE_ORIGINS: %q must use https", o)
+		}
+	}
+	u, err := url.Parse(c.PublicURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.User != nil {
+		return fmt.Errorf("PASSKEY_PUBLIC_URL: %q is not a URL such as https://func-passkeys.azurewebsites.net", c.PublicURL)
+	}
+	if u.Scheme == "http" && u.Hostname() != "localhost" && u.Hostname() != "127.0.0.1" {
+		return fmt.Errorf("PASSKEY_PUBLIC_URL: %q must use https", c.PublicURL)
+	}
+	return nil
+}
