@@ -12,8 +12,10 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -346,7 +348,8 @@ func TestRestErrorsAreLocalized(t *testing.T) {
 
 type user struct {
 	objectID, email, displayName, givenName, surname string
-	disabled                                         bool // accountEnabled false: blocked by the tenant's admin
+	disabled                                         bool           // accountEnabled false: blocked by the tenant's admin
+	attrs                                            map[string]any // extension attributes written by the policies
 }
 
 // page is what the browser does on a self-asserted page: it returns the
@@ -371,10 +374,18 @@ type player struct {
 	current  int            // the user who signs in with a password
 	calls    map[string]int // profile id -> successful calls
 	profiles map[string]string
-	pages    []string // self-asserted pages shown in the last journey
-	sso      *session // the browser's B2C session; nil: a fresh browser
-	lastSSO  *session // the session the last completed journey left
-	ran      []string // technical profiles run in the current journey
+	pages    []string  // self-asserted pages shown in the last journey
+	sso      *session  // the browser's B2C session; nil: a fresh browser
+	lastSSO  *session  // the session the last completed journey left
+	ran      []string  // technical profiles run in the current journey
+	clock    time.Time // what GetCurrentDateTime says; zero: the real time
+}
+
+func (p *player) now() time.Time {
+	if p.clock.IsZero() {
+		return time.Now()
+	}
+	return p.clock
 }
 
 // restError is a 409 the profile returned: B2C shows userMessage on the
@@ -524,9 +535,24 @@ func (p *player) directory(tp string, bag map[string]any) error {
 		msg := p.m.meta(tp)["UserMessageIfClaimsPrincipalDoesNotExist"]
 		return &restError{status: 400, code: "UserMessageIfClaimsPrincipalDoesNotExist", userMessage: msg}
 	}
+	if p.m.meta(tp)["Operation"] == "Write" {
+		for _, d := range p.m.parts(tp) {
+			if ps := d.child("PersistedClaims"); ps != nil {
+				for _, c := range ps.Children {
+					if v, ok := bag[c.Attrs["ClaimTypeReferenceId"]]; ok && partner(c) != "objectId" {
+						if found.attrs == nil {
+							found.attrs = map[string]any{}
+						}
+						found.attrs[partner(c)] = v
+					}
+				}
+			}
+		}
+	}
 	values := map[string]any{"objectId": found.objectID, "signInNames.emailAddress": found.email,
 		"displayName": found.displayName, "givenName": found.givenName, "surname": found.surname,
 		"accountEnabled": !found.disabled}
+	maps.Copy(values, found.attrs)
 	for _, c := range p.m.claims(tp, "OutputClaims") {
 		id := c.Attrs["ClaimTypeReferenceId"]
 		if v, ok := values[id]; ok {
@@ -565,6 +591,32 @@ func (p *player) transform(id string, bag map[string]any) error {
 	case "NullClaim":
 		for _, c := range out {
 			delete(bag, c.Attrs["ClaimTypeReferenceId"])
+		}
+	case "GetCurrentDateTime":
+		for _, c := range out {
+			bag[c.Attrs["ClaimTypeReferenceId"]] = p.now().UTC().Format(time.RFC3339)
+		}
+	case "DateTimeComparison":
+		first, err1 := time.Parse(time.RFC3339, fmt.Sprint(bag[in["firstDateTime"]]))
+		second, err2 := time.Parse(time.RFC3339, fmt.Sprint(bag[in["secondDateTime"]]))
+		if err1 != nil || err2 != nil {
+			p.t.Fatalf("%s: DateTimeComparison of %v and %v", id, bag[in["firstDateTime"]], bag[in["secondDateTime"]])
+		}
+		span, _ := strconv.Atoi(params["timeSpanInSeconds"])
+		first = first.Add(time.Duration(span) * time.Second)
+		var result bool
+		switch params["operator"] {
+		case "later than":
+			result = first.After(second)
+		case "earlier than":
+			result = first.Before(second)
+		case "same as":
+			result = first.Equal(second)
+		default:
+			p.t.Fatalf("%s: operator %q", id, params["operator"])
+		}
+		for _, c := range out {
+			bag[c.Attrs["ClaimTypeReferenceId"]] = result
 		}
 	case "AddParameterToStringCollection":
 		list, _ := bag[in["collection"]].([]any)
@@ -620,13 +672,25 @@ func preconditionsSkip(pre *node, bag map[string]any) bool {
 			_, hit = bag[vals[0].text()]
 		case "ClaimEquals":
 			v, ok := bag[vals[0].text()]
-			hit = ok && fmt.Sprint(v) == vals[1].text()
+			hit = ok && claimString(v) == vals[1].text()
 		}
 		if hit == (c.Attrs["ExecuteActionsIf"] == "true") {
 			return true
 		}
 	}
 	return false
+}
+
+// claimString is a claim's value as B2C compares it: .NET's True and False
+// for booleans.
+func claimString(v any) string {
+	if b, ok := v.(bool); ok {
+		if b {
+			return "True"
+		}
+		return "False"
+	}
+	return fmt.Sprint(v)
 }
 
 // maxPageRounds bounds how often a test's browser may answer B2C's error on
@@ -735,9 +799,13 @@ func (p *player) exchange(tp string, bag map[string]any, browser page) error {
 		err = p.transforms(tp, "OutputClaimsTransformations", bag)
 		return err
 	case strings.Contains(h, "RestfulProvider"):
-		err = p.rest(tp, bag)
+		if err = p.transforms(tp, "InputClaimsTransformations", bag); err == nil {
+			err = p.rest(tp, bag)
+		}
 	case strings.Contains(h, "AzureActiveDirectoryProvider"):
-		err = p.directory(tp, bag)
+		if err = p.transforms(tp, "InputClaimsTransformations", bag); err == nil {
+			err = p.directory(tp, bag)
+		}
 	case p.m.includes(tp, "SelfAsserted-LocalAccountSignin-Email") || tp == "LocalAccountSignUpWithLogonEmail":
 		u := p.users[p.current] // the local account signs in with its password
 		if u.disabled {
@@ -881,6 +949,8 @@ func TestJourneysAgainstTheHandler(t *testing.T) {
 	})
 
 	t.Run("sign up or sign in, add a passkey", func(t *testing.T) {
+		p.clock = time.Now().Add(31 * 24 * time.Hour) // alice said Not now above: the offer waits 30 days
+		defer func() { p.clock = time.Time{} }()
 		bag, err := p.play("PasskeySignUpOrSignIn", once(func(t *testing.T, tp string, shown map[string]any) map[string]string {
 			switch tp {
 			case "SelfAsserted-Passkey-Offer":
@@ -1252,6 +1322,36 @@ func TestJourneysAgainstTheHandler(t *testing.T) {
 		amr, _ := bag["passkeyAmr"].([]any)
 		if !slices.Contains(amr, any("pwd")) || slices.Contains(amr, any("passkey")) {
 			t.Errorf("amr %v after a password sign-in", amr)
+		}
+	})
+
+	t.Run("Not now on the offer: not offered again for 30 days", func(t *testing.T) {
+		p.current = 3 // dave, who has no passkey
+		defer func() { p.current = 0; p.clock = time.Time{} }()
+		declined := false
+		_, err := p.play("PasskeySignUpOrSignIn", once(func(t *testing.T, tp string, shown map[string]any) map[string]string {
+			declined = tp == "SelfAsserted-Passkey-Offer"
+			return map[string]string{"passkeyAction": "skip"}
+		}))
+		if err != nil || !declined {
+			t.Fatalf("first visit: offer shown %v, err %v", declined, err)
+		}
+		p.clock = time.Now().Add(29 * 24 * time.Hour)
+		_, err = p.play("PasskeySignUpOrSignIn", once(func(t *testing.T, tp string, shown map[string]any) map[string]string {
+			t.Errorf("page %s shown 29 days after Not now", tp)
+			return nil
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.clock = time.Now().Add(31 * 24 * time.Hour)
+		offered := false
+		_, err = p.play("PasskeySignUpOrSignIn", once(func(t *testing.T, tp string, shown map[string]any) map[string]string {
+			offered = offered || tp == "SelfAsserted-Passkey-Offer"
+			return map[string]string{"passkeyAction": "skip"}
+		}))
+		if err != nil || !offered {
+			t.Errorf("31 days after Not now: offer shown %v, err %v", offered, err)
 		}
 	})
 
