@@ -44,6 +44,7 @@ type model struct {
 	tps         map[string][]*node // technical profile id -> its definitions in chain order
 	claimTypes  map[string]*node
 	journeys    map[string]*node
+	subJourneys map[string]*node
 	transforms  map[string]*node // claims transformation id -> definition
 	displayOnly map[string]bool
 }
@@ -52,7 +53,7 @@ func loadModel(t *testing.T) *model {
 	t.Helper()
 	c := renderChains(t)[0]
 	base, _ := c.env.Value("PasskeyApiBaseUrl")
-	m := &model{apiBase: base, tps: map[string][]*node{}, claimTypes: map[string]*node{}, journeys: map[string]*node{}, transforms: map[string]*node{}}
+	m := &model{apiBase: base, tps: map[string][]*node{}, claimTypes: map[string]*node{}, journeys: map[string]*node{}, subJourneys: map[string]*node{}, transforms: map[string]*node{}}
 	for _, name := range c.names {
 		root := parseXML(t, name, c.files[name])
 		root.walk(nil, func(n, parent *node) {
@@ -63,6 +64,8 @@ func loadModel(t *testing.T) *model {
 				m.claimTypes[n.Attrs["Id"]] = n
 			case n.Name == "UserJourney":
 				m.journeys[n.Attrs["Id"]] = n
+			case n.Name == "SubJourney":
+				m.subJourneys[n.Attrs["Id"]] = n
 			case n.Name == "ClaimsTransformation" && parent != nil && parent.Name == "ClaimsTransformations":
 				m.transforms[n.Attrs["Id"]] = n
 			}
@@ -379,6 +382,8 @@ type player struct {
 	lastSSO  *session  // the session the last completed journey left
 	ran      []string  // technical profiles run in the current journey
 	clock    time.Time // what GetCurrentDateTime says; zero: the real time
+	forgot   bool      // the user chooses "Forgot your password?" on the password page
+	choice   string    // the claims exchange the user picked on a combined page
 }
 
 func (p *player) now() time.Time {
@@ -717,7 +722,7 @@ func (p *player) selfAsserted(tp string, bag map[string]any, browser page) error
 		}
 	}
 	for _, c := range p.m.claims(tp, "InputClaims") {
-		if !display[c.Attrs["ClaimTypeReferenceId"]] {
+		if len(p.m.claims(tp, "DisplayClaims")) > 0 && !display[c.Attrs["ClaimTypeReferenceId"]] {
 			t.Errorf("%s: input claim %s is not displayed; the page cannot read it", tp, c.Attrs["ClaimTypeReferenceId"])
 		}
 	}
@@ -796,8 +801,12 @@ func (p *player) exchange(tp string, bag map[string]any, browser page) error {
 	var err error
 	switch {
 	case strings.Contains(h, "ClaimsTransformationProtocolProvider"):
-		err = p.transforms(tp, "OutputClaimsTransformations", bag)
-		return err
+		for _, c := range p.m.claims(tp, "OutputClaims") {
+			if def := c.Attrs["DefaultValue"]; def != "" {
+				bag[c.Attrs["ClaimTypeReferenceId"]] = p.resolve(def)
+			}
+		}
+		return p.transforms(tp, "OutputClaimsTransformations", bag)
 	case strings.Contains(h, "RestfulProvider"):
 		if err = p.transforms(tp, "InputClaimsTransformations", bag); err == nil {
 			err = p.rest(tp, bag)
@@ -879,29 +888,74 @@ func (p *player) play(journey string, browser page) (map[string]any, error) {
 		t.Fatalf("no journey %s", journey)
 	}
 	bag := map[string]any{}
-	p.pages, p.ran = nil, nil
-	for _, step := range j.all("OrchestrationStep") {
+	p.pages, p.ran, p.choice = nil, nil, ""
+	done, err := p.steps(journey, j, bag, browser)
+	if err != nil {
+		return bag, err
+	}
+	if !done {
+		t.Fatalf("%s has no SendClaims step", journey)
+	}
+	p.remember(bag)
+	return bag, nil
+}
+
+// steps runs the orchestration steps of a journey or sub journey; done
+// reports that SendClaims was reached.
+func (p *player) steps(journey string, j *node, bag map[string]any, browser page) (done bool, err error) {
+	t := p.t
+	for _, step := range j.child("OrchestrationSteps").Children {
 		if preconditionsSkip(step.child("Preconditions"), bag) {
 			continue
 		}
-		if step.Attrs["Type"] == "SendClaims" {
-			p.remember(bag)
-			return bag, nil
+		switch step.Attrs["Type"] {
+		case "SendClaims":
+			return true, nil
+		case "InvokeSubJourney":
+			for _, c := range step.all("Candidate") {
+				sub := p.m.subJourneys[c.Attrs["SubJourneyReferenceId"]]
+				if sub == nil {
+					t.Fatalf("%s: no sub journey %s", journey, c.Attrs["SubJourneyReferenceId"])
+				}
+				if done, err := p.steps(journey, sub, bag, browser); done || err != nil {
+					return done, err
+				}
+			}
+			continue
+		case "CombinedSignInAndSignUp":
+			if p.forgot {
+				// The link goes to the exchange the page names, or, without
+				// one, back to the application.
+				for _, sel := range step.all("ClaimsProviderSelection") {
+					if sel.Attrs["TargetClaimsExchangeId"] == "ForgotPasswordExchange" {
+						p.choice = "ForgotPasswordExchange"
+					}
+				}
+				if p.choice == "" {
+					return false, &restError{status: 400, code: "AADB2C90118", userMessage: "The user has forgotten their password."}
+				}
+				continue
+			}
 		}
 		exchanges := step.all("ClaimsExchange")
 		if len(exchanges) == 0 {
 			t.Fatalf("%s step %s has no claims exchange", journey, step.Attrs["Order"])
 		}
-		tp := exchanges[0].Attrs["TechnicalProfileReferenceId"]
+		chosen := exchanges[0]
+		for _, e := range exchanges {
+			if e.Attrs["Id"] == p.choice {
+				chosen, p.choice = e, ""
+			}
+		}
+		tp := chosen.Attrs["TechnicalProfileReferenceId"]
 		if p.restoreFromSession(tp, bag) {
 			continue
 		}
 		if err := p.exchange(tp, bag, browser); err != nil {
-			return bag, err
+			return false, err
 		}
 	}
-	t.Fatalf("%s has no SendClaims step", journey)
-	return nil, nil
+	return false, nil
 }
 
 func TestJourneysAgainstTheHandler(t *testing.T) {
@@ -1352,6 +1406,65 @@ func TestJourneysAgainstTheHandler(t *testing.T) {
 		}))
 		if err != nil || !offered {
 			t.Errorf("31 days after Not now: offer shown %v, err %v", offered, err)
+		}
+	})
+
+	// reset is the user on the two password reset pages.
+	reset := func(u user) map[string]page {
+		return map[string]page{
+			"LocalAccountDiscoveryUsingEmailAddress": func(t *testing.T, tp string, shown map[string]any) map[string]string {
+				return map[string]string{"email": u.email} // and the code B2C mailed
+			},
+			"LocalAccountWritePasswordUsingObjectId": func(t *testing.T, tp string, shown map[string]any) map[string]string {
+				return map[string]string{"newPassword": "N3w-passw0rd!", "reenterPassword": "N3w-passw0rd!"}
+			},
+		}
+	}
+
+	t.Run("forgot password on sign-in: reset, then the passkeys to review", func(t *testing.T) {
+		p.forgot = true
+		defer func() { p.forgot = false }()
+		steps := reset(alice)
+		reviewed := false
+		bag, err := p.play("PasskeySignUpOrSignIn", once(func(t *testing.T, tp string, shown map[string]any) map[string]string {
+			if f, ok := steps[tp]; ok {
+				return f(t, tp, shown)
+			}
+			if tp == "SelfAsserted-Passkey-Manage" {
+				var devices []struct {
+					ID        string `json:"id"`
+					CreatedAt string `json:"createdAt"`
+				}
+				json.Unmarshal([]byte(fmt.Sprint(shown["passkeyDevices"])), &devices)
+				if len(devices) == 0 || devices[0].CreatedAt == "" {
+					t.Errorf("after the reset the page shows %v, want the passkeys with their dates", shown["passkeyDevices"])
+					return nil
+				}
+				reviewed = true
+				return map[string]string{"passkeyAction": "done"}
+			}
+			return map[string]string{"passkeyAction": "skip"}
+		}))
+		if err != nil {
+			t.Fatalf("forgot password: %v", err)
+		}
+		if !reviewed || bag["objectId"] != alice.objectID {
+			t.Errorf("passkeys reviewed %v, token for %v", reviewed, bag["objectId"])
+		}
+	})
+
+	t.Run("forgot password on device management", func(t *testing.T) {
+		p.forgot = true
+		defer func() { p.forgot = false }()
+		steps := reset(alice)
+		_, err := p.play("PasskeyManage", once(func(t *testing.T, tp string, shown map[string]any) map[string]string {
+			if f, ok := steps[tp]; ok {
+				return f(t, tp, shown)
+			}
+			return map[string]string{"passkeyAction": "done"}
+		}))
+		if err != nil || !slices.Contains(p.pages, "SelfAsserted-Passkey-Manage") {
+			t.Fatalf("forgot password on device management: %v, pages %v", err, p.pages)
 		}
 	})
 
