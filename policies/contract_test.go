@@ -817,6 +817,10 @@ func (p *player) exchange(tp string, bag map[string]any, browser page) error {
 		}
 	case p.m.includes(tp, "SelfAsserted-LocalAccountSignin-Email") || tp == "LocalAccountSignUpWithLogonEmail":
 		u := p.users[p.current] // the local account signs in with its password
+		if p.forgot {
+			// Only a combined sign-in page leads the link into the journey.
+			return &restError{status: 400, code: "AADB2C90118", userMessage: "The user has forgotten their password."}
+		}
 		if u.disabled {
 			return &restError{status: 400, code: "AADB2C90225", userMessage: "Your account is locked."}
 		}
