@@ -52,9 +52,10 @@ func run(logger *slog.Logger) error {
 	defer store.Close()
 
 	service := passkey.NewService(wa, store, passkey.Options{
-		SessionTTL:  cfg.SessionTTL,
-		DeviceLimit: cfg.DeviceLimit,
-		Logger:      logger,
+		SessionTTL:     cfg.SessionTTL,
+		ConditionalTTL: cfg.ConditionalTTL,
+		DeviceLimit:    cfg.DeviceLimit,
+		Logger:         logger,
 	})
 	templates, err := pages.New(pages.Options{Files: pagefiles.Files, PublicURL: cfg.PublicURL, Origins: cfg.PageOrigins})
 	if err != nil {

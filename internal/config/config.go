@@ -19,15 +19,18 @@ import (
 // Config holds every setting. The variable names are part of the contract
 // (../API.md, Configuration).
 type Config struct {
-	Port        int           `envconfig:"FUNCTIONS_CUSTOMHANDLER_PORT" default:"7071"`
-	ListenAddr  string        `envconfig:"PASSKEY_LISTEN_ADDR" default:"127.0.0.1"`
-	RPID        string        `envconfig:"PASSKEY_RP_ID" default:"localhost"`
-	RPName      string        `envconfig:"PASSKEY_RP_NAME" default:"Passkeys"`
-	RPOrigins   []string      `envconfig:"PASSKEY_RP_ORIGINS"`
-	SessionTTL  time.Duration `envconfig:"PASSKEY_SESSION_TTL" default:"5m"`
-	APIKeys     []string      `envconfig:"PASSKEY_API_KEYS"`
-	DeviceLimit int           `envconfig:"PASSKEY_DEVICE_LIMIT" default:"10"`
-	Attestation string        `envconfig:"PASSKEY_ATTESTATION" default:"direct"`
+	Port       int           `envconfig:"FUNCTIONS_CUSTOMHANDLER_PORT" default:"7071"`
+	ListenAddr string        `envconfig:"PASSKEY_LISTEN_ADDR" default:"127.0.0.1"`
+	RPID       string        `envconfig:"PASSKEY_RP_ID" default:"localhost"`
+	RPName     string        `envconfig:"PASSKEY_RP_NAME" default:"Passkeys"`
+	RPOrigins  []string      `envconfig:"PASSKEY_RP_ORIGINS"`
+	SessionTTL time.Duration `envconfig:"PASSKEY_SESSION_TTL" default:"5m"`
+	// ConditionalTTL is the lifetime of an autofill sign-in challenge,
+	// which waits in a sign-in page the user may leave open (pages.go).
+	ConditionalTTL time.Duration `envconfig:"PASSKEY_CONDITIONAL_TTL"`
+	APIKeys        []string      `envconfig:"PASSKEY_API_KEYS"`
+	DeviceLimit    int           `envconfig:"PASSKEY_DEVICE_LIMIT" default:"10"`
+	Attestation    string        `envconfig:"PASSKEY_ATTESTATION" default:"direct"`
 	// RequestTimeout bounds each request, well inside B2C's 30 s per try
 	// (B2C tries three times), so a slow store answers a clear 503 first.
 	RequestTimeout time.Duration `envconfig:"PASSKEY_REQUEST_TIMEOUT" default:"8s"`

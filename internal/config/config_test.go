@@ -46,6 +46,7 @@ func TestDefaults(t *testing.T) {
 		RPName:         "Passkeys",
 		RPOrigins:      []string{"http://localhost:7071"},
 		SessionTTL:     5 * time.Minute,
+		ConditionalTTL: 30 * time.Minute,
 		DeviceLimit:    10,
 		Attestation:    "direct",
 		RequestTimeout: 8 * time.Second,

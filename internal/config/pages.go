@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 )
 
 // sharedB2CDomains are B2C's own login domains. They are not on the public
@@ -12,10 +13,14 @@ import (
 // would be offered on every tenant's login page.
 var sharedB2CDomains = []string{"b2clogin.com"}
 
-// pageDefaults fills the page settings left empty: the CORS origins are
+// pageDefaults fills the page settings left empty: an autofill challenge
+// lives 30 minutes (at least a session's lifetime); the CORS origins are
 // the WebAuthn origins; the public URL is the Function App's own host name
 // on Azure (WEBSITE_HOSTNAME), else this machine's port for local runs.
 func (c *Config) pageDefaults() {
+	if c.ConditionalTTL == 0 {
+		c.ConditionalTTL = max(30*time.Minute, c.SessionTTL)
+	}
 	c.PageOrigins = trimList(c.PageOrigins)
 	if len(c.PageOrigins) == 0 {
 		c.PageOrigins = append([]string(nil), c.RPOrigins...)
@@ -41,8 +46,12 @@ func (c *Config) validateSharedRPID() error {
 	return nil
 }
 
-// validateB2C checks the page origins and the public URL.
+// validateB2C checks the autofill challenge lifetime, the page origins
+// and the public URL.
 func (c *Config) validateB2C() error {
+	if c.ConditionalTTL < c.SessionTTL || c.ConditionalTTL > 2*time.Hour {
+		return fmt.Errorf("PASSKEY_CONDITIONAL_TTL: %s must be between PASSKEY_SESSION_TTL (%s) and 2h", c.ConditionalTTL, c.SessionTTL)
+	}
 	for _, o := range c.PageOrigins {
 		u, err := url.Parse(o)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {

@@ -49,6 +49,8 @@ func TestPageSettings(t *testing.T) {
 		{"public URL with markup", "PASSKEY_PUBLIC_URL", `https://x"><script>alert(1)</script>`},
 		{"public URL with a path", "PASSKEY_PUBLIC_URL", "https://func.azurewebsites.net/api"},
 		{"public URL over http", "PASSKEY_PUBLIC_URL", "http://func.azurewebsites.net"},
+		{"autofill challenge shorter than a session", "PASSKEY_CONDITIONAL_TTL", "1m"},
+		{"autofill challenge of a day", "PASSKEY_CONDITIONAL_TTL", "24h"},
 	}
 	for _, tt := range refused {
 		t.Run("refuses "+tt.name, func(t *testing.T) {

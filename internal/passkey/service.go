@@ -23,9 +23,13 @@ import (
 
 // Options tunes the ceremonies.
 type Options struct {
-	SessionTTL  time.Duration
-	DeviceLimit int
-	Logger      *slog.Logger
+	SessionTTL time.Duration
+	// ConditionalTTL is the lifetime of a conditional (autofill) sign-in
+	// challenge, which waits in a sign-in page the user may leave open;
+	// SessionTTL when zero.
+	ConditionalTTL time.Duration
+	DeviceLimit    int
+	Logger         *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -92,7 +96,7 @@ func (s *Service) RegisterBegin(ctx context.Context, req RegisterBeginRequest) (
 	if err != nil {
 		return nil, fmt.Errorf("beginning registration: %w", err)
 	}
-	if err := s.saveSession(ctx, Registration, user, data); err != nil {
+	if err := s.saveSession(ctx, Registration, user, data, s.opts.SessionTTL); err != nil {
 		return nil, err
 	}
 	options, err := json.Marshal(creation)
@@ -206,8 +210,14 @@ func (s *Service) LoginBegin(ctx context.Context, req LoginBeginRequest) (*Begin
 		user      *User
 		err       error
 	)
+	ttl := s.opts.SessionTTL
+	var opts []webauthn.LoginOption
+	if mediation == protocol.MediationConditional && s.opts.ConditionalTTL > 0 {
+		ttl = s.opts.ConditionalTTL
+		opts = append(opts, withTimeout(ttl))
+	}
 	if req.ObjectID == "" {
-		assertion, data, err = s.webauthn.BeginDiscoverableMediatedLogin(mediation)
+		assertion, data, err = s.webauthn.BeginDiscoverableMediatedLogin(mediation, opts...)
 	} else {
 		if err = checkObjectID(req.ObjectID); err != nil {
 			return nil, err
@@ -218,12 +228,12 @@ func (s *Service) LoginBegin(ctx context.Context, req LoginBeginRequest) (*Begin
 		if len(user.Credentials) == 0 {
 			return nil, Errorf(CodeNoDevices, "the user has no passkeys")
 		}
-		assertion, data, err = s.webauthn.BeginMediatedLogin(webauthnUser{user: user}, mediation)
+		assertion, data, err = s.webauthn.BeginMediatedLogin(webauthnUser{user: user}, mediation, opts...)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("beginning login: %w", err)
 	}
-	if err := s.saveSession(ctx, Login, user, data); err != nil {
+	if err := s.saveSession(ctx, Login, user, data, ttl); err != nil {
 		return nil, err
 	}
 	options, err := json.Marshal(assertion)
@@ -511,12 +521,12 @@ func (s *Service) sessionUser(ctx context.Context, session *Session) (*User, err
 	return user, nil
 }
 
-func (s *Service) saveSession(ctx context.Context, ceremony Ceremony, user *User, data *webauthn.SessionData) error {
+func (s *Service) saveSession(ctx context.Context, ceremony Ceremony, user *User, data *webauthn.SessionData, ttl time.Duration) error {
 	session := &Session{
 		Challenge: data.Challenge,
 		Ceremony:  ceremony,
 		Data:      *data,
-		ExpiresAt: s.opts.Now().Add(s.opts.SessionTTL).UTC(),
+		ExpiresAt: s.opts.Now().Add(ttl).UTC(),
 	}
 	if user != nil {
 		// The snapshot of a user with no record yet (Version "") tells the
@@ -529,6 +539,15 @@ func (s *Service) saveSession(ctx context.Context, ceremony Ceremony, user *User
 		return fmt.Errorf("storing the challenge session: %w", err)
 	}
 	return nil
+}
+
+// withTimeout sets the options' timeout, which the browser and the page
+// script read as the challenge's lifetime.
+func withTimeout(d time.Duration) webauthn.LoginOption {
+	return func(o *protocol.PublicKeyCredentialRequestOptions) error {
+		o.Timeout = int(d.Milliseconds())
+		return nil
+	}
 }
 
 // claim finds the session of the challenge and takes it for this request.
