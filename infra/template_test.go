@@ -437,6 +437,10 @@ var notSetInAzure = map[string]string{
 	"PASSKEY_API_KEYS":             "the host checks function keys (authLevel function) before forwarding",
 	"PASSKEY_COSMOS_KEY":           "no keys: the app reaches Cosmos DB with its managed identity",
 	"PASSKEY_DATA_DIR":             "the embedded store is not used when PASSKEY_COSMOS_ENDPOINT is set",
+	"PASSKEY_PUBLIC_URL":           "derived from WEBSITE_HOSTNAME, the Function App's own host name",
+	"PASSKEY_CONDITIONAL_TTL":      "the default (30m) fits a sign-in page left open",
+	"PASSKEY_PAGE_ORIGINS":         "defaults to PASSKEY_RP_ORIGINS; a deployment with a custom domain adds https://<tenant>.b2clogin.com",
+	"PASSKEY_DEMO_PAGE":            "off by default where WEBSITE_HOSTNAME is set (on Azure)",
 }
 
 func TestEveryHandlerSettingIsDecided(t *testing.T) {

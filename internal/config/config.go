@@ -42,8 +42,9 @@ type Config struct {
 	// PublicURL is where browsers reach the handler; the page templates
 	// load their scripts from it. Derived when empty (pages.go).
 	PublicURL string `envconfig:"PASSKEY_PUBLIC_URL"`
-	// DemoPage serves the demo page and its script at /; off in production.
-	DemoPage bool `envconfig:"PASSKEY_DEMO_PAGE" default:"true"`
+	// DemoPage serves the demo page and its script at /; off in
+	// production. Unset: on, except on Azure (pages.go).
+	DemoPage bool `envconfig:"PASSKEY_DEMO_PAGE"`
 
 	CosmosEndpoint string `envconfig:"PASSKEY_COSMOS_ENDPOINT"`
 	CosmosKey      string `envconfig:"PASSKEY_COSMOS_KEY"`

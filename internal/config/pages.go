@@ -13,7 +13,8 @@ import (
 // would be offered on every tenant's login page.
 var sharedB2CDomains = []string{"b2clogin.com"}
 
-// pageDefaults fills the page settings left empty: an autofill challenge
+// pageDefaults fills the page settings left empty: the demo page is on
+// except on Azure (WEBSITE_HOSTNAME is set there); an autofill challenge
 // lives 30 minutes (at least a session's lifetime); the CORS origins are
 // the WebAuthn origins; the public URL is the Function App's own host name
 // on Azure (WEBSITE_HOSTNAME), else this machine's port for local runs.
@@ -25,9 +26,13 @@ func (c *Config) pageDefaults() {
 	if len(c.PageOrigins) == 0 {
 		c.PageOrigins = append([]string(nil), c.RPOrigins...)
 	}
+	azureHost := strings.TrimSpace(os.Getenv("WEBSITE_HOSTNAME"))
+	if _, set := os.LookupEnv("PASSKEY_DEMO_PAGE"); !set {
+		c.DemoPage = azureHost == ""
+	}
 	c.PublicURL = strings.TrimRight(strings.TrimSpace(c.PublicURL), "/")
 	if c.PublicURL == "" {
-		if host := strings.TrimSpace(os.Getenv("WEBSITE_HOSTNAME")); host != "" {
+		if host := azureHost; host != "" {
 			c.PublicURL = "https://" + host
 		} else {
 			c.PublicURL = fmt.Sprintf("http://localhost:%d", c.Port)

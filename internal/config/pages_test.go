@@ -34,6 +34,9 @@ func TestPageSettings(t *testing.T) {
 		if c.PublicURL != "https://func-passkeys.azurewebsites.net" {
 			t.Errorf("PublicURL %q", c.PublicURL)
 		}
+		if c.DemoPage {
+			t.Error("the demo page is on in an Azure deployment")
+		}
 	})
 	t.Run("the demo page can be turned off", func(t *testing.T) {
 		c, err := load(t, "PASSKEY_DEMO_PAGE", "false")
