@@ -13,142 +13,32 @@
 (function (global) {
   'use strict';
 
-  var texts = {
-    en: {
-      registerTitle: 'Sign in faster with a passkey',
-      registerIntro: 'A passkey lets you sign in with your fingerprint, face or screen lock instead of a password.',
-      create: 'Create a passkey',
-      skip: 'Not now',
-      signinTitle: 'Sign in with a passkey',
-      signinIntro: 'Pick your passkey in the suggestions of the email field, use the button, or enter your email address and continue.',
-      signinNamedIntro: 'Use the passkey of your account.',
-      enterEmail: 'Please enter your email address.',
-      usernameless: 'Sign in with a passkey',
-      named: 'Use my passkey',
-      manageTitle: 'Your passkeys',
-      none: 'You have no passkeys yet.',
-      add: 'Add a passkey',
-      rename: 'Rename',
-      save: 'Save',
-      remove: 'Remove',
-      confirmRemove: 'Remove the passkey "{0}"? You can no longer sign in with it.',
-      done: 'Done',
-      name: 'Name',
-      authenticator: 'Authenticator',
-      created: 'Created',
-      lastUsed: 'Last used',
-      synced: 'Synced',
-      yes: 'yes',
-      no: 'no'
-    },
-    de: {
-      registerTitle: 'Schneller anmelden mit einem Passkey',
-      registerIntro: 'Mit einem Passkey melden Sie sich per Fingerabdruck, Gesicht oder Bildschirmsperre an statt mit einem Passwort.',
-      create: 'Passkey erstellen',
-      skip: 'Jetzt nicht',
-      signinTitle: 'Mit einem Passkey anmelden',
-      signinIntro: 'Wählen Sie Ihren Passkey in den Vorschlägen des E-Mail-Felds, nutzen Sie die Schaltfläche oder geben Sie Ihre E-Mail-Adresse ein und fahren Sie fort.',
-      signinNamedIntro: 'Verwenden Sie den Passkey Ihres Kontos.',
-      enterEmail: 'Bitte geben Sie Ihre E-Mail-Adresse ein.',
-      usernameless: 'Mit einem Passkey anmelden',
-      named: 'Meinen Passkey verwenden',
-      manageTitle: 'Ihre Passkeys',
-      none: 'Sie haben noch keine Passkeys.',
-      add: 'Passkey hinzufügen',
-      rename: 'Umbenennen',
-      save: 'Speichern',
-      remove: 'Entfernen',
-      confirmRemove: 'Den Passkey „{0}“ entfernen? Sie können sich damit nicht mehr anmelden.',
-      done: 'Fertig',
-      name: 'Name',
-      authenticator: 'Authenticator',
-      created: 'Erstellt',
-      lastUsed: 'Zuletzt verwendet',
-      synced: 'Synchronisiert',
-      yes: 'ja',
-      no: 'nein'
-    },
-    fr: {
-      registerTitle: 'Connectez-vous plus vite avec une clé d\'accès',
-      registerIntro: 'Une clé d\'accès vous permet de vous connecter avec votre empreinte, votre visage ou le verrouillage de l\'écran au lieu d\'un mot de passe.',
-      create: 'Créer une clé d\'accès',
-      skip: 'Pas maintenant',
-      signinTitle: 'Se connecter avec une clé d\'accès',
-      signinIntro: 'Choisissez votre clé d\'accès dans les suggestions du champ e-mail, utilisez le bouton ou saisissez votre adresse e-mail et continuez.',
-      signinNamedIntro: 'Utilisez la clé d\'accès de votre compte.',
-      enterEmail: 'Veuillez saisir votre adresse e-mail.',
-      usernameless: 'Se connecter avec une clé d\'accès',
-      named: 'Utiliser ma clé d\'accès',
-      manageTitle: 'Vos clés d\'accès',
-      none: 'Vous n\'avez pas encore de clé d\'accès.',
-      add: 'Ajouter une clé d\'accès',
-      rename: 'Renommer',
-      save: 'Enregistrer',
-      remove: 'Supprimer',
-      confirmRemove: 'Supprimer la clé d\'accès « {0} » ? Vous ne pourrez plus vous connecter avec elle.',
-      done: 'Terminé',
-      name: 'Nom',
-      authenticator: 'Authentificateur',
-      created: 'Créée',
-      lastUsed: 'Dernière utilisation',
-      synced: 'Synchronisée',
-      yes: 'oui',
-      no: 'non'
-    },
-    it: {
-      registerTitle: 'Accedi più velocemente con una passkey',
-      registerIntro: 'Una passkey ti permette di accedere con impronta, volto o blocco schermo invece che con una password.',
-      create: 'Crea una passkey',
-      skip: 'Non ora',
-      signinTitle: 'Accedi con una passkey',
-      signinIntro: 'Scegli la tua passkey tra i suggerimenti del campo e-mail, usa il pulsante oppure inserisci il tuo indirizzo e-mail e continua.',
-      signinNamedIntro: 'Usa la passkey del tuo account.',
-      enterEmail: 'Inserisci il tuo indirizzo e-mail.',
-      usernameless: 'Accedi con una passkey',
-      named: 'Usa la mia passkey',
-      manageTitle: 'Le tue passkey',
-      none: 'Non hai ancora passkey.',
-      add: 'Aggiungi una passkey',
-      rename: 'Rinomina',
-      save: 'Salva',
-      remove: 'Rimuovi',
-      confirmRemove: 'Rimuovere la passkey «{0}»? Non potrai più accedere con essa.',
-      done: 'Fatto',
-      name: 'Nome',
-      authenticator: 'Autenticatore',
-      created: 'Creata',
-      lastUsed: 'Ultimo uso',
-      synced: 'Sincronizzata',
-      yes: 'sì',
-      no: 'no'
-    }
-  };
 
   // passkey.js may run after this script (B2C inserts the template's
   // scripts into its page, where defer keeps no order): Passkeys is looked
   // up when the page starts, and the start waits for it.
-  var P = null;
-  var hidden = ['passkeyOptions', 'passkeyCredential', 'passkeyAction', 'passkeyCredentialId',
+  let P = null;
+  const hidden = ['passkeyOptions', 'passkeyCredential', 'passkeyAction', 'passkeyCredentialId',
     'passkeyDeviceName', 'passkeyDevices', 'passkeyLocale'];
 
   function $(id) { return document.getElementById(id); }
 
   function locale() {
-    var el = $('passkeyLocale');
+    const el = $('passkeyLocale');
     return (el && el.value) || document.documentElement.lang || '';
   }
 
-  function t(key) { return texts[P.language(locale())][key]; }
+  function t(key) { return P.text(key, locale()); }
 
   function el(tag, attrs, text) {
-    var e = document.createElement(tag);
-    for (var k in attrs || {}) e.setAttribute(k, attrs[k]);
+    const e = document.createElement(tag);
+    for (const k in attrs || {}) e.setAttribute(k, attrs[k]);
     if (text != null) e.textContent = text;
     return e;
   }
 
   function button(id, label, onClick, primary) {
-    var b = el('button', { id: id, type: 'button', 'class': primary ? 'passkey-primary' : 'passkey-secondary' }, label);
+    const b = el('button', { id, type: 'button', 'class': primary ? 'passkey-primary' : 'passkey-secondary' }, label);
     b.addEventListener('click', onClick);
     return b;
   }
@@ -156,7 +46,7 @@
   // setClaim writes a claim input the way typing would, so B2C's own
   // script sees the value.
   function setClaim(id, value) {
-    var input = $(id);
+    const input = $(id);
     if (!input) return;
     input.value = value;
     input.dispatchEvent(new Event('input', { bubbles: true }));
@@ -167,14 +57,14 @@
 
   // hideClaim hides a claim's row (B2C wraps each claim in an li).
   function hideClaim(id) {
-    var input = $(id);
+    const input = $(id);
     if (!input) return;
-    var row = input.closest('li') || input.parentNode;
+    const row = input.closest('li') || input.parentNode;
     row.style.display = 'none';
     row.setAttribute('aria-hidden', 'true');
   }
 
-  var ui, status, actions;
+  let ui, status, actions;
 
   function say(text, isError) {
     status.textContent = text || '';
@@ -183,21 +73,21 @@
 
   function setActions(list) {
     actions.textContent = '';
-    list.forEach(function (b) { actions.appendChild(b); });
+    list.forEach((b) => { actions.appendChild(b); });
   }
 
   // goBack leaves the page the B2C way: its cancel button returns to the
   // application; without one, the browser's history.
   function goBack() {
-    var cancel = $('cancel');
+    const cancel = $('cancel');
     if (cancel) cancel.click(); else global.history.back();
   }
 
   // fail shows why a ceremony did not complete and what the user can do.
   function fail(err, retry, other) {
-    var kind = (err && err.kind) || 'failed';
+    const kind = (err && err.kind) || 'failed';
     say(P.message(kind, locale()), true);
-    var list = [];
+    const list = [];
     if (retry && kind !== 'unsupported') list.push(button('passkey-retry', P.message('retry', locale()), retry, true));
     list.push(other || button('passkey-back', P.message('back', locale()), goBack));
     setActions(list);
@@ -212,7 +102,7 @@
 
   function registerPage() {
     header(t('registerTitle'), t('registerIntro'));
-    var skip = button('passkey-skip', t('skip'), function () {
+    const skip = button('passkey-skip', t('skip'), () => {
       if ($('passkeyAction')) setClaim('passkeyAction', 'skip');
       setClaim('passkeyCredential', '');
       submit();
@@ -220,23 +110,23 @@
     if (!$('passkeyOptions')) {
       // Offer: the policy asks the service for options when the action is add.
       if (!P.supported()) return fail(new P.PasskeyError('unsupported'), null, skip);
-      setActions([button('passkey-create', t('create'), function () {
+      setActions([button('passkey-create', t('create'), () => {
         setClaim('passkeyAction', 'add');
         submit();
       }, true), skip]);
       return;
     }
-    var run = function () {
+    const run = function () {
       say(P.message('working', locale()));
       setActions([]);
-      P.register($('passkeyOptions').value).then(function (credential) {
+      P.register($('passkeyOptions').value).then((credential) => {
         setClaim('passkeyCredential', credential);
         submit();
         // Should the service refuse it, B2C shows why above; a challenge is
         // used once, so the way on is without a passkey.
         say('');
         setActions([skip]);
-      }, function (err) { fail(err, run, skip); });
+      }, (err) => { fail(err, run, skip); });
     };
     if (!P.supported()) return fail(new P.PasskeyError('unsupported'), null, skip);
     setActions([button('passkey-create', t('create'), run, true), skip]);
@@ -246,26 +136,26 @@
   // --- passkey-signin.html: autofill, usernameless, named -------------
 
   function withoutMediation(optionsJSON) {
-    var o = JSON.parse(optionsJSON);
+    const o = JSON.parse(optionsJSON);
     delete o.mediation;
     return JSON.stringify(o);
   }
 
   function signinPage() {
-    var options = $('passkeyOptions').value;
-    var name = $('signInName');
+    const options = $('passkeyOptions').value;
+    const name = $('signInName');
     if (!name) {
       // The named flow's second page: the options list the user's passkeys.
       header(t('signinTitle'), t('signinNamedIntro'));
-      var runNamed = function () {
+      const runNamed = function () {
         say(P.message('working', locale()));
         setActions([]);
-        P.signIn(options).then(function (credential) {
+        P.signIn(options).then((credential) => {
           setClaim('passkeyCredential', credential);
           submit();
           say('');
           setActions([button('passkey-back', P.message('back', locale()), goBack)]);
-        }, function (err) { fail(err, runNamed); });
+        }, (err) => { fail(err, runNamed); });
       };
       if (!P.supported()) return fail(new P.PasskeyError('unsupported'));
       runNamed();
@@ -277,14 +167,14 @@
       say(P.message('unsupported', locale()), true);
       return;
     }
-    var conditional = null;
+    let conditional = null;
     // passkeyAction tells the policy which way this submit goes: a
     // credential ("passkey"), the sign-in name alone ("name") or a fresh
     // challenge ("renew"). B2C keeps a refused credential in its claims,
     // so the action decides; it is written on every submit, also by B2C's
     // own Continue.
-    var next = 'name';
-    $('continue').addEventListener('click', function (e) {
+    let next = 'name';
+    $('continue').addEventListener('click', (e) => {
       if (next === 'name' && !name.value.trim()) {
         // Nothing to go on: say so here instead of B2C's generic error.
         e.preventDefault();
@@ -296,7 +186,7 @@
       setClaim('passkeyAction', next);
       next = 'name';
     }, true);
-    var send = function (action) {
+    const send = function (action) {
       next = action;
       submit();
     };
@@ -304,48 +194,48 @@
     // after B2C showed an error for a posted passkey (the service refused
     // it), or once the page was left open longer, the button asks the
     // policy for a fresh one instead of failing again.
-    var loadedAt = Date.now();
-    var lifetime = 300000;
+    const loadedAt = Date.now();
+    let lifetime = 300000;
     try { lifetime = JSON.parse(options).publicKey.timeout || lifetime; } catch (e) { /* keep the default */ }
-    var spent = false;
-    var expired = function () { return Date.now() - loadedAt > lifetime - 5000; };
-    var watchRefusal = function () {
-      var error = document.querySelector('#api .error.pageLevel');
+    let spent = false;
+    const expired = function () { return Date.now() - loadedAt > lifetime - 5000; };
+    const watchRefusal = function () {
+      const error = document.querySelector('#api .error.pageLevel');
       if (!error) return;
-      var seen = function () {
-        var shown = error.style.display !== 'none' && error.getAttribute('aria-hidden') !== 'true' && error.textContent.trim();
+      const seen = function () {
+        const shown = error.style.display !== 'none' && error.getAttribute('aria-hidden') !== 'true' && error.textContent.trim();
         if (!shown) return;
         spent = true;
         say('');
-        var again = $('passkey-usernameless') || $('passkey-retry');
+        const again = $('passkey-usernameless') || $('passkey-retry');
         if (again) again.focus();
       };
       new MutationObserver(seen).observe(error, { attributes: true, childList: true, characterData: true, subtree: true });
     };
-    var done = function (credential) {
+    const done = function (credential) {
       setClaim('passkeyCredential', credential);
       send('passkey');
     };
     // Autofill waits quietly in the field's suggestions; when it ends
     // without a passkey (none for this site, aborted by the button, or
     // the challenge expired) the button and the named flow remain.
-    var startAutofill = function () {
-      P.conditionalSupported().then(function (ok) {
+    const startAutofill = function () {
+      P.conditionalSupported().then((ok) => {
         if (!ok) return name.setAttribute('data-autofill', 'off');
         conditional = new AbortController();
         name.setAttribute('data-autofill', 'waiting');
-        setTimeout(function () { if (conditional) conditional.abort(); }, Math.max(lifetime - 5000, 0));
-        P.signIn(options, { signal: conditional.signal }).then(done, function () {
+        setTimeout(() => { if (conditional) conditional.abort(); }, Math.max(lifetime - 5000, 0));
+        P.signIn(options, { signal: conditional.signal }).then(done, () => {
           name.setAttribute('data-autofill', 'done');
         });
       });
     };
-    var usernameless = function () {
+    const usernameless = function () {
       if (conditional) conditional.abort();
       conditional = null;
       if (spent || expired()) return send('renew');
       say(P.message('working', locale()));
-      P.signIn(withoutMediation(options)).then(done, function (err) {
+      P.signIn(withoutMediation(options)).then(done, (err) => {
         fail(err, usernameless);
       });
     };
@@ -360,34 +250,34 @@
 
   function when(value) {
     if (!value) return '';
-    var d = new Date(value);
+    const d = new Date(value);
     return isNaN(d) ? value : d.toLocaleDateString(locale() || undefined);
   }
 
   function managePage() {
     header(t('manageTitle'), '');
-    var devices = [];
+    let devices = [];
     try { devices = JSON.parse($('passkeyDevices').value || '[]') || []; } catch (e) { devices = []; }
-    var list = el('div', { id: 'passkey-devices' });
+    const list = el('div', { id: 'passkey-devices' });
     if (!devices.length) {
       list.appendChild(el('p', {}, t('none')));
     } else {
-      var table = el('table', { 'class': 'passkey-table' });
-      var head = el('tr');
-      [t('name'), t('authenticator'), t('created'), t('lastUsed'), t('synced'), ''].forEach(function (h) {
+      const table = el('table', { 'class': 'passkey-table' });
+      const head = el('tr');
+      [t('name'), t('authenticator'), t('created'), t('lastUsed'), t('synced'), ''].forEach((h) => {
         head.appendChild(el('th', {}, h));
       });
       table.appendChild(head);
-      devices.forEach(function (d, i) {
-        var row = el('tr', { 'data-id': d.id });
+      devices.forEach((d, i) => {
+        const row = el('tr', { 'data-id': d.id });
         row.appendChild(el('td', { 'class': 'passkey-name' }, d.name));
         row.appendChild(el('td', {}, d.authenticator || ''));
         row.appendChild(el('td', {}, when(d.createdAt)));
         row.appendChild(el('td', {}, when(d.lastUsedAt)));
         row.appendChild(el('td', {}, d.backupState ? t('yes') : t('no')));
-        var cell = el('td');
-        cell.appendChild(button('passkey-rename-' + i, t('rename'), function () { renameRow(row, d); }));
-        cell.appendChild(button('passkey-remove-' + i, t('remove'), function () {
+        const cell = el('td');
+        cell.appendChild(button(`passkey-rename-${  i}`, t('rename'), () => { renameRow(row, d); }));
+        cell.appendChild(button(`passkey-remove-${  i}`, t('remove'), () => {
           if (!global.confirm(t('confirmRemove').replace('{0}', d.name))) return;
           setClaim('passkeyAction', 'delete');
           setClaim('passkeyCredentialId', d.id);
@@ -399,26 +289,26 @@
       list.appendChild(table);
     }
     ui.insertBefore(list, status);
-    var add = button('passkey-add', t('add'), function () {
+    const add = button('passkey-add', t('add'), () => {
       setClaim('passkeyAction', 'add');
       submit();
     }, true);
     if (!P.supported()) add.disabled = true;
-    setActions([add, button('passkey-done', t('done'), function () {
+    setActions([add, button('passkey-done', t('done'), () => {
       setClaim('passkeyAction', 'done');
       submit();
     })]);
   }
 
   function renameRow(row, d) {
-    var cell = row.querySelector('.passkey-name');
+    const cell = row.querySelector('.passkey-name');
     if (cell.querySelector('input')) return;
-    var input = el('input', { type: 'text', maxlength: '64', 'class': 'passkey-rename-input', 'aria-label': t('name') });
+    const input = el('input', { type: 'text', maxlength: '64', 'class': 'passkey-rename-input', 'aria-label': t('name') });
     input.value = d.name;
     cell.textContent = '';
     cell.appendChild(input);
-    cell.appendChild(button('passkey-save', t('save'), function () {
-      var name = input.value.trim();
+    cell.appendChild(button('passkey-save', t('save'), () => {
+      const name = input.value.trim();
       if (!name) return input.focus();
       setClaim('passkeyAction', 'rename');
       setClaim('passkeyCredentialId', d.id);
@@ -442,7 +332,7 @@
     ui.appendChild(status);
     ui.appendChild(actions);
     hidden.forEach(hideClaim);
-    var page = ui.getAttribute('data-page');
+    const page = ui.getAttribute('data-page');
     // B2C's Continue is the named way on the first sign-in page only;
     // elsewhere the page's own buttons act.
     if (page !== 'signin' || !$('signInName')) $('continue').style.display = 'none';
@@ -455,7 +345,7 @@
     }
   }
 
-  var started = false;
+  let started = false;
   function tryStart() {
     if (started || !ready()) return;
     started = true;
@@ -465,7 +355,7 @@
   function whenReady() {
     tryStart();
     if (started) return;
-    var observer = new MutationObserver(function () {
+    const observer = new MutationObserver(() => {
       tryStart();
       if (started) observer.disconnect();
     });
