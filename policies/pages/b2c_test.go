@@ -123,6 +123,9 @@ func (b *b2c) render(p harnessPage) (string, error) {
 		return "", fmt.Errorf("GET /api/pages/%s from %s: Access-Control-Allow-Origin %q", p.file, b.origin, got)
 	}
 	var form strings.Builder
+	// B2C's self-asserted layout: its heading and intro, the page-level
+	// error, one li per claim, its buttons.
+	form.WriteString(`<div class="heading"><h1 role="heading">User Details</h1></div><div class="intro"><p>Please provide the following details.</p></div>`)
 	form.WriteString(`<form id="attributeVerification" onsubmit="return false"><div class="error pageLevel" aria-hidden="true" style="display:none"></div><ul>`)
 	for _, c := range p.claims {
 		fmt.Fprintf(&form, `<li class="TextBox"><div class="attrEntry"><label for="%[1]s">%[1]s</label><input id="%[1]s" class="textInput" type="text" value="%[2]s"></div></li>`,
@@ -318,6 +321,83 @@ func TestB2CPages(t *testing.T) {
 		}
 	})
 
+
+	t.Run("layout: phone and desktop, English and German", func(t *testing.T) {
+		noAutofill := `PublicKeyCredential.isConditionalMediationAvailable = function () { return Promise.resolve(false); };`
+		begin := b.mustCall("login-begin", map[string]any{"mediation": "conditional"})
+		list := b.mustCall("list-devices", map[string]any{"objectId": objectID})
+		// A second passkey with a long name, as a user may give it.
+		var devices []map[string]any
+		json.Unmarshal([]byte(list["devices"].(string)), &devices)
+		devices = append(devices, map[string]any{"id": "AAAAAAAAAAAAAAAAAAAAAA", "name": "Arbeitslaptop im Büro, zweiter Stock (Windows Hello)",
+			"authenticator": "Google Password Manager", "createdAt": "2026-11-02T09:14:00Z", "lastUsedAt": "2026-11-30T17:40:00Z", "backupState": true})
+		raw, _ := json.Marshal(devices)
+		list["devices"] = string(raw)
+		titles := map[string]map[string]string{
+			"en": {"passkey-register.html": "Sign in faster with a passkey", "passkey-signin.html": "Sign in with a passkey", "passkey-manage.html": "Your passkeys"},
+			"de": {"passkey-register.html": "Schneller anmelden mit einem Passkey", "passkey-signin.html": "Mit einem Passkey anmelden", "passkey-manage.html": "Ihre Passkeys"},
+		}
+		pagesFor := func(locale string) []harnessPage {
+			return []harnessPage{
+				{file: "passkey-register.html", claims: []claim{{"passkeyAction", ""}, {"passkeyLocale", locale}}},
+				{file: "passkey-signin.html", pre: noAutofill, claims: []claim{{"signInName", ""}, {"passkeyOptions", begin["options"].(string)},
+					{"passkeyCredential", ""}, {"passkeyAction", ""}, {"passkeyLocale", locale}}},
+				{file: "passkey-manage.html", claims: []claim{{"passkeyDevices", list["devices"].(string)}, {"passkeyAction", ""},
+					{"passkeyCredentialId", ""}, {"passkeyDeviceName", ""}, {"passkeyLocale", locale}}},
+			}
+		}
+		defer chromedp.Do(tab, chromedp.EmulateViewport(1280, 800))
+		for _, width := range []int64{390, 1280} {
+			for _, lang := range []string{"en", "de"} {
+				for _, p := range pagesFor(lang) {
+					t.Run(fmt.Sprintf("%s %dpx %s", p.file, width, lang), func(t *testing.T) {
+						if err := chromedp.Do(tab, chromedp.EmulateViewport(width, 844)); err != nil {
+							t.Fatal(err)
+						}
+						b.open(tab, p)
+						waitText(t, tab, "#passkey-actions")
+						var got struct {
+							Lang, Title string
+							Overflow    []string
+							Primaries   int
+							B2CHeading  bool
+						}
+						js := `(function () {
+  const w = window.innerWidth, out = {Lang: document.documentElement.lang, Title: document.title, Overflow: [], Primaries: 0, B2CHeading: false};
+  if (document.documentElement.scrollWidth > w) out.Overflow.push('document ' + document.documentElement.scrollWidth);
+  for (const e of document.querySelectorAll('body *')) {
+    const r = e.getBoundingClientRect();
+    if (r.width && r.right > w + 0.5) out.Overflow.push((e.id || e.className || e.tagName) + ' ' + Math.round(r.right));
+    const visible = r.width > 0 && getComputedStyle(e).visibility !== 'hidden';
+    if (visible && e.tagName === 'BUTTON' && getComputedStyle(e).backgroundColor === 'rgb(0, 103, 184)') out.Primaries++;
+  }
+  const h = document.querySelector('#api .heading');
+  out.B2CHeading = !!h && h.getBoundingClientRect().height > 0;
+  return JSON.stringify(out);
+})()`
+						raw, err := chromedp.Run(tab, chromedp.Evaluate[string](js))
+						if err != nil {
+							t.Fatal(err)
+						}
+						json.Unmarshal([]byte(raw), &got)
+						if got.Lang != lang || got.Title != titles[lang][p.file] {
+							t.Errorf("lang %q, title %q; want %q, %q", got.Lang, got.Title, lang, titles[lang][p.file])
+						}
+						if len(got.Overflow) > 0 {
+							t.Errorf("wider than the %d px viewport: %v", width, got.Overflow)
+						}
+						if got.Primaries != 1 {
+							t.Errorf("%d primary actions, want 1", got.Primaries)
+						}
+						if got.B2CHeading {
+							t.Error("B2C's User Details heading is shown")
+						}
+					})
+				}
+			}
+		}
+	})
+
 	signIn := func(t *testing.T, begin map[string]any, s submission, named bool) {
 		t.Helper()
 		if !named && s.Claims["passkeyAction"] != "passkey" {
@@ -443,7 +523,7 @@ func TestB2CPages(t *testing.T) {
 		options := strings.ReplaceAll(begin["options"].(string), credentialID, "AAAAAAAAAAAAAAAAAAAAAA")
 		b.open(tab, harnessPage{file: "passkey-signin.html", claims: []claim{
 			{"passkeyOptions", options}, {"passkeyCredential", ""}, {"passkeyLocale", "de-CH"}}})
-		want := "Die Passkey-Anfrage wurde abgebrochen oder ist abgelaufen."
+		want := "Es wurde kein Passkey verwendet. Hat dieses Gerät keinen, nutzen Sie einen auf einem anderen Gerät oder melden Sie sich anders an."
 		if got := waitText(t, tab, "#passkey-status.passkey-error"); got != want {
 			t.Errorf("message %q, want %q", got, want)
 		}
@@ -503,10 +583,14 @@ func TestB2CPages(t *testing.T) {
 
 	t.Run("manage: remove and add", func(t *testing.T) {
 		list := b.mustCall("list-devices", map[string]any{"objectId": objectID})
-		manage := harnessPage{file: "passkey-manage.html", pre: `window.confirm = function () { return true; };`, claims: []claim{
+		manage := harnessPage{file: "passkey-manage.html", pre: `window.confirm = function () { throw new Error('confirm() used'); };`, claims: []claim{
 			{"passkeyDevices", list["devices"].(string)}, {"passkeyAction", ""}, {"passkeyCredentialId", ""}, {"passkeyDeviceName", ""}, {"passkeyLocale", "en"}}}
 		b.open(tab, manage)
 		click(t, tab, "#passkey-remove-0")
+		// Asked on the card, not in a browser dialog; Keep goes back.
+		click(t, tab, "#passkey-keep")
+		click(t, tab, "#passkey-remove-0")
+		click(t, tab, "#passkey-remove-confirm")
 		if s := b.submitted(tab); s.Claims["passkeyAction"] != "delete" || s.Claims["passkeyCredentialId"] != credentialID {
 			t.Fatalf("remove submitted %v", s.Claims)
 		}

@@ -37,11 +37,13 @@
     return e;
   }
 
-  function button(id, label, onClick, primary) {
-    const b = el('button', { id, type: 'button', 'class': primary ? 'passkey-primary' : 'passkey-secondary' }, label);
+  function button(id, label, onClick, primary, extra) {
+    const cls = `${primary ? 'passkey-primary' : 'passkey-secondary'}${extra ? ` ${extra}` : ''}`;
+    const b = el('button', { id, type: 'button', 'class': cls }, label);
     b.addEventListener('click', onClick);
     return b;
   }
+
 
   // setClaim writes a claim input the way typing would, so B2C's own
   // script sees the value.
@@ -198,6 +200,9 @@
     let lifetime = 300000;
     try { lifetime = JSON.parse(options).publicKey.timeout || lifetime; } catch (e) { /* keep the default */ }
     let spent = false;
+    // One ceremony at a time: a second click while the system dialog is
+    // open, or while the page is being submitted, does nothing.
+    let busy = false;
     const expired = function () { return Date.now() - loadedAt > lifetime - 5000; };
     const watchRefusal = function () {
       const error = document.querySelector('#api .error.pageLevel');
@@ -206,6 +211,7 @@
         const shown = error.style.display !== 'none' && error.getAttribute('aria-hidden') !== 'true' && error.textContent.trim();
         if (!shown) return;
         spent = true;
+        busy = false;
         say('');
         const again = $('passkey-usernameless') || $('passkey-retry');
         if (again) again.focus();
@@ -230,12 +236,15 @@
         });
       });
     };
-    const usernameless = function () {
+    const usernameless = () => {
+      if (busy) return;
       if (conditional) conditional.abort();
       conditional = null;
       if (spent || expired()) return send('renew');
+      busy = true;
       say(P.message('working', locale()));
       P.signIn(withoutMediation(options)).then(done, (err) => {
+        busy = false;
         fail(err, usernameless);
       });
     };
@@ -258,36 +267,27 @@
     header(t('manageTitle'), '');
     let devices = [];
     try { devices = JSON.parse($('passkeyDevices').value || '[]') || []; } catch (e) { devices = []; }
-    const list = el('div', { id: 'passkey-devices' });
-    if (!devices.length) {
-      list.appendChild(el('p', {}, t('none')));
-    } else {
-      const table = el('table', { 'class': 'passkey-table' });
-      const head = el('tr');
-      [t('name'), t('authenticator'), t('created'), t('lastUsed'), t('synced'), ''].forEach((h) => {
-        head.appendChild(el('th', {}, h));
-      });
-      table.appendChild(head);
-      devices.forEach((d, i) => {
-        const row = el('tr', { 'data-id': d.id });
-        row.appendChild(el('td', { 'class': 'passkey-name' }, d.name));
-        row.appendChild(el('td', {}, d.authenticator || ''));
-        row.appendChild(el('td', {}, when(d.createdAt)));
-        row.appendChild(el('td', {}, when(d.lastUsedAt)));
-        row.appendChild(el('td', {}, d.backupState ? t('yes') : t('no')));
-        const cell = el('td');
-        cell.appendChild(button(`passkey-rename-${  i}`, t('rename'), () => { renameRow(row, d); }));
-        cell.appendChild(button(`passkey-remove-${  i}`, t('remove'), () => {
-          if (!global.confirm(t('confirmRemove').replace('{0}', d.name))) return;
-          setClaim('passkeyAction', 'delete');
-          setClaim('passkeyCredentialId', d.id);
-          submit();
-        }));
-        row.appendChild(cell);
-        table.appendChild(row);
-      });
-      list.appendChild(table);
-    }
+    const list = el('ul', { id: 'passkey-devices', 'class': 'passkey-cards' });
+    if (!devices.length) list.appendChild(el('li', { 'class': 'passkey-none' }, t('none')));
+    // One card per passkey: its name, its provider, its dates, and what
+    // can be done with it.
+    devices.forEach((d, i) => {
+      const card = el('li', { 'class': 'passkey-card', 'data-id': d.id });
+      card.appendChild(el('h3', { 'class': 'passkey-name' }, d.name));
+      const facts = [d.authenticator, d.backupState ? t('synced') : ''].filter(Boolean).join(' · ');
+      if (facts) card.appendChild(el('p', { 'class': 'passkey-facts' }, facts));
+      const dates = [`${t('created')}: ${when(d.createdAt)}`];
+      if (d.lastUsedAt) dates.push(`${t('lastUsed')}: ${when(d.lastUsedAt)}`);
+      card.appendChild(el('p', { 'class': 'passkey-dates' }, dates.join(' · ')));
+      const row = el('div', { 'class': 'passkey-card-actions' });
+      const actionsOf = () => [
+        button(`passkey-rename-${i}`, t('rename'), () => renameCard(card, d)),
+        button(`passkey-remove-${i}`, t('remove'), () => confirmRemove(card, d, row, actionsOf), false, 'passkey-danger')
+      ];
+      actionsOf().forEach((b) => row.appendChild(b));
+      card.appendChild(row);
+      list.appendChild(card);
+    });
     ui.insertBefore(list, status);
     const add = button('passkey-add', t('add'), () => {
       setClaim('passkeyAction', 'add');
@@ -300,19 +300,38 @@
     })]);
   }
 
-  function renameRow(row, d) {
-    const cell = row.querySelector('.passkey-name');
-    if (cell.querySelector('input')) return;
+  // confirmRemove asks on the card itself (no browser dialog).
+  function confirmRemove(card, d, row, actionsOf) {
+    row.textContent = '';
+    const question = el('p', { 'class': 'passkey-confirm', role: 'alert' }, t('confirmRemove').replace('{0}', d.name));
+    row.appendChild(question);
+    const yes = button('passkey-remove-confirm', t('remove'), () => {
+      setClaim('passkeyAction', 'delete');
+      setClaim('passkeyCredentialId', d.id);
+      submit();
+    }, false, 'passkey-danger');
+    const keep = button('passkey-keep', t('keep'), () => {
+      row.textContent = '';
+      actionsOf().forEach((b) => row.appendChild(b));
+    });
+    row.appendChild(yes);
+    row.appendChild(keep);
+    yes.focus();
+  }
+
+  function renameCard(card, d) {
+    const name = card.querySelector('.passkey-name');
+    if (card.querySelector('.passkey-rename-input')) return;
     const input = el('input', { type: 'text', maxlength: '64', 'class': 'passkey-rename-input', 'aria-label': t('name') });
     input.value = d.name;
-    cell.textContent = '';
-    cell.appendChild(input);
-    cell.appendChild(button('passkey-save', t('save'), () => {
-      const name = input.value.trim();
-      if (!name) return input.focus();
+    name.textContent = '';
+    name.appendChild(input);
+    card.querySelector('.passkey-card-actions').prepend(button('passkey-save', t('save'), () => {
+      const value = input.value.trim();
+      if (!value) return input.focus();
       setClaim('passkeyAction', 'rename');
       setClaim('passkeyCredentialId', d.id);
-      setClaim('passkeyDeviceName', name);
+      setClaim('passkeyDeviceName', value);
       submit();
     }, true));
     input.focus();
@@ -333,6 +352,16 @@
     ui.appendChild(actions);
     hidden.forEach(hideClaim);
     const page = ui.getAttribute('data-page');
+    // The page speaks the user's language, also to screen readers and in
+    // the tab's title.
+    document.documentElement.lang = P.language(locale());
+    document.title = t({ register: 'registerTitle', signin: 'signinTitle', manage: 'manageTitle' }[page] || 'signinTitle');
+    // B2C's own "User Details / Please provide the following details."
+    // says nothing here: the page has its own heading.
+    document.querySelectorAll('#api .heading, #api .intro').forEach((e) => { e.style.display = 'none'; });
+    // One primary action: on the sign-in page the passkey button; B2C's
+    // Continue (the named way) is the secondary one.
+    $('continue').classList.add('passkey-secondary');
     // B2C's Continue is the named way on the first sign-in page only;
     // elsewhere the page's own buttons act.
     if (page !== 'signin' || !$('signInName')) $('continue').style.display = 'none';

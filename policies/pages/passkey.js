@@ -14,8 +14,9 @@
   // checks that they agree).
   const strings = {
     en: {
+      keep: 'Keep',
       unsupported: 'This browser does not support passkeys. Please use another way to sign in.',
-      cancelled: 'The passkey request was cancelled or timed out.',
+      cancelled: 'No passkey was used. If this device has none, use one on another device or sign in another way.',
       exists: 'A passkey for this account is already on this device.',
       security: 'Passkeys cannot be used on this page (the address is not allowed).',
       failed: 'The passkey could not be used. Please try again.',
@@ -28,7 +29,7 @@
       create: 'Create a passkey',
       skip: 'Not now',
       signinTitle: 'Sign in with a passkey',
-      signinIntro: 'Pick your passkey in the suggestions of the email field, use the button, or enter your email address and continue.',
+      signinIntro: 'Sign in with the passkey on this device, or enter your email address to use a passkey on another device.',
       signinNamedIntro: 'Use the passkey of your account.',
       enterEmail: 'Please enter your email address.',
       usernameless: 'Sign in with a passkey',
@@ -50,8 +51,9 @@
       no: 'no'
     },
     de: {
+      keep: 'Behalten',
       unsupported: 'Dieser Browser unterstützt keine Passkeys. Bitte melden Sie sich anders an.',
-      cancelled: 'Die Passkey-Anfrage wurde abgebrochen oder ist abgelaufen.',
+      cancelled: 'Es wurde kein Passkey verwendet. Hat dieses Gerät keinen, nutzen Sie einen auf einem anderen Gerät oder melden Sie sich anders an.',
       exists: 'Auf diesem Gerät gibt es bereits einen Passkey für dieses Konto.',
       security: 'Passkeys können auf dieser Seite nicht verwendet werden (die Adresse ist nicht zugelassen).',
       failed: 'Der Passkey konnte nicht verwendet werden. Bitte versuchen Sie es erneut.',
@@ -64,7 +66,7 @@
       create: 'Passkey erstellen',
       skip: 'Jetzt nicht',
       signinTitle: 'Mit einem Passkey anmelden',
-      signinIntro: 'Wählen Sie Ihren Passkey in den Vorschlägen des E-Mail-Felds, nutzen Sie die Schaltfläche oder geben Sie Ihre E-Mail-Adresse ein und fahren Sie fort.',
+      signinIntro: 'Melden Sie sich mit dem Passkey auf diesem Gerät an oder geben Sie Ihre E-Mail-Adresse ein, um einen Passkey auf einem anderen Gerät zu verwenden.',
       signinNamedIntro: 'Verwenden Sie den Passkey Ihres Kontos.',
       enterEmail: 'Bitte geben Sie Ihre E-Mail-Adresse ein.',
       usernameless: 'Mit einem Passkey anmelden',
@@ -86,8 +88,9 @@
       no: 'nein'
     },
     fr: {
+      keep: 'Conserver',
       unsupported: 'Ce navigateur ne prend pas en charge les clés d\'accès. Veuillez vous connecter autrement.',
-      cancelled: 'La demande de clé d\'accès a été annulée ou a expiré.',
+      cancelled: 'Aucune clé d\'accès n\'a été utilisée. Si cet appareil n\'en a pas, utilisez-en une sur un autre appareil ou connectez-vous autrement.',
       exists: 'Une clé d\'accès pour ce compte existe déjà sur cet appareil.',
       security: 'Les clés d\'accès ne peuvent pas être utilisées sur cette page (adresse non autorisée).',
       failed: 'La clé d\'accès n\'a pas pu être utilisée. Veuillez réessayer.',
@@ -100,7 +103,7 @@
       create: 'Créer une clé d\'accès',
       skip: 'Pas maintenant',
       signinTitle: 'Se connecter avec une clé d\'accès',
-      signinIntro: 'Choisissez votre clé d\'accès dans les suggestions du champ e-mail, utilisez le bouton ou saisissez votre adresse e-mail et continuez.',
+      signinIntro: 'Connectez-vous avec la clé d\'accès de cet appareil, ou saisissez votre adresse e-mail pour utiliser une clé d\'accès d\'un autre appareil.',
       signinNamedIntro: 'Utilisez la clé d\'accès de votre compte.',
       enterEmail: 'Veuillez saisir votre adresse e-mail.',
       usernameless: 'Se connecter avec une clé d\'accès',
@@ -122,8 +125,9 @@
       no: 'non'
     },
     it: {
+      keep: 'Mantieni',
       unsupported: 'Questo browser non supporta le passkey. Accedi in un altro modo.',
-      cancelled: 'La richiesta della passkey è stata annullata o è scaduta.',
+      cancelled: 'Non è stata usata nessuna passkey. Se questo dispositivo non ne ha, usane una su un altro dispositivo o accedi in un altro modo.',
       exists: 'Su questo dispositivo esiste già una passkey per questo account.',
       security: 'Le passkey non possono essere usate su questa pagina (indirizzo non consentito).',
       failed: 'Non è stato possibile usare la passkey. Riprova.',
@@ -136,7 +140,7 @@
       create: 'Crea una passkey',
       skip: 'Non ora',
       signinTitle: 'Accedi con una passkey',
-      signinIntro: 'Scegli la tua passkey tra i suggerimenti del campo e-mail, usa il pulsante oppure inserisci il tuo indirizzo e-mail e continua.',
+      signinIntro: 'Accedi con la passkey di questo dispositivo oppure inserisci il tuo indirizzo e-mail per usare una passkey su un altro dispositivo.',
       signinNamedIntro: 'Usa la passkey del tuo account.',
       enterEmail: 'Inserisci il tuo indirizzo e-mail.',
       usernameless: 'Accedi con una passkey',
