@@ -321,7 +321,6 @@ func TestB2CPages(t *testing.T) {
 		}
 	})
 
-
 	t.Run("layout: phone and desktop, English and German", func(t *testing.T) {
 		noAutofill := `PublicKeyCredential.isConditionalMediationAvailable = function () { return Promise.resolve(false); };`
 		begin := b.mustCall("login-begin", map[string]any{"mediation": "conditional"})
