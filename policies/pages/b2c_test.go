@@ -415,7 +415,10 @@ func TestB2CPages(t *testing.T) {
 	t.Run("named sign-in", func(t *testing.T) {
 		begin := b.mustCall("login-begin", map[string]any{"objectId": objectID})
 		b.open(tab, harnessPage{file: "passkey-signin.html", claims: []claim{
-			{"passkeyOptions", begin["options"].(string)}, {"passkeyCredential", ""}, {"passkeyLocale", "en"}}})
+			{"passkeyReadOnlyEmail", "alice@contoso.com"}, {"passkeyOptions", begin["options"].(string)}, {"passkeyCredential", ""}, {"passkeyLocale", "en"}}})
+		if got := waitText(t, tab, ".passkey-intro"); got != "Use a passkey of alice@contoso.com." {
+			t.Errorf("the named page says %q, not which account", got)
+		}
 		signIn(t, begin, b.submitted(tab), true)
 		shown, _ := chromedp.Run(tab, chromedp.Evaluate[bool](`getComputedStyle(document.getElementById('continue')).display !== 'none'`))
 		if shown {

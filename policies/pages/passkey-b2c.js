@@ -146,9 +146,12 @@
   function signinPage() {
     const options = $('passkeyOptions').value;
     const name = $('signInName');
-    if (!name) {
-      // The named flow's second page: the options list the user's passkeys.
-      header(t('signinTitle'), t('signinNamedIntro'));
+    if (!$('passkeyAction')) {
+      // The named flow's second page: the options list the user's passkeys;
+      // it says which account they are for.
+      const account = $('passkeyReadOnlyEmail');
+      hideClaim('passkeyReadOnlyEmail');
+      header(t('signinTitle'), account?.value ? t('signinNamedFor').replace('{0}', account.value) : t('signinNamedIntro'));
       const runNamed = function () {
         say(P.message('working', locale()));
         setActions([]);
@@ -364,7 +367,7 @@
     $('continue').classList.add('passkey-secondary');
     // B2C's Continue is the named way on the first sign-in page only;
     // elsewhere the page's own buttons act.
-    if (page !== 'signin' || !$('signInName')) $('continue').style.display = 'none';
+    if (page !== 'signin' || !$('passkeyAction')) $('continue').style.display = 'none';
     try {
       if (page === 'register') registerPage();
       else if (page === 'signin') signinPage();

@@ -14,6 +14,7 @@
   // checks that they agree).
   const strings = {
     en: {
+      signinNamedFor: 'Use a passkey of {0}.',
       keep: 'Keep',
       unsupported: 'This browser does not support passkeys. Please use another way to sign in.',
       cancelled: 'No passkey was used. If this device has none, use one on another device or sign in another way.',
@@ -51,6 +52,7 @@
       no: 'no'
     },
     de: {
+      signinNamedFor: 'Verwenden Sie einen Passkey von {0}.',
       keep: 'Behalten',
       unsupported: 'Dieser Browser unterstützt keine Passkeys. Bitte melden Sie sich anders an.',
       cancelled: 'Es wurde kein Passkey verwendet. Hat dieses Gerät keinen, nutzen Sie einen auf einem anderen Gerät oder melden Sie sich anders an.',
@@ -88,6 +90,7 @@
       no: 'nein'
     },
     fr: {
+      signinNamedFor: 'Utilisez une clé d\'accès de {0}.',
       keep: 'Conserver',
       unsupported: 'Ce navigateur ne prend pas en charge les clés d\'accès. Veuillez vous connecter autrement.',
       cancelled: 'Aucune clé d\'accès n\'a été utilisée. Si cet appareil n\'en a pas, utilisez-en une sur un autre appareil ou connectez-vous autrement.',
@@ -125,6 +128,7 @@
       no: 'non'
     },
     it: {
+      signinNamedFor: 'Usa una passkey di {0}.',
       keep: 'Mantieni',
       unsupported: 'Questo browser non supporta le passkey. Accedi in un altro modo.',
       cancelled: 'Non è stata usata nessuna passkey. Se questo dispositivo non ne ha, usane una su un altro dispositivo o accedi in un altro modo.',
