@@ -14,11 +14,14 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"syscall"
 	"time"
 
 	"github.com/passkeys-b2c/passkeys/internal/api"
+	"github.com/passkeys-b2c/passkeys/internal/authpolicy"
 	"github.com/passkeys-b2c/passkeys/internal/config"
+	"github.com/passkeys-b2c/passkeys/internal/mds"
 	"github.com/passkeys-b2c/passkeys/internal/pages"
 	"github.com/passkeys-b2c/passkeys/internal/passkey"
 	pagefiles "github.com/passkeys-b2c/passkeys/policies/pages"
@@ -51,13 +54,22 @@ func run(logger *slog.Logger) error {
 	}
 	defer store.Close()
 
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	policy, err := authenticatorPolicy(ctx, cfg, store, logger)
+	if err != nil {
+		return err
+	}
 	service := passkey.NewService(wa, store, passkey.Options{
 		SessionTTL:     cfg.SessionTTL,
 		ConditionalTTL: cfg.ConditionalTTL,
 		DeviceLimit:    cfg.DeviceLimit,
 		Logger:         logger,
+		Policy:         policy,
 	})
-	templates, err := pages.New(pages.Options{Files: pagefiles.Files, PublicURL: cfg.PublicURL, Origins: cfg.PageOrigins})
+	// The pages answer CORS for the B2C origins and the related origins.
+	templates, err := pages.New(pages.Options{Files: pagefiles.Files, PublicURL: cfg.PublicURL,
+		Origins: append(slices.Clone(cfg.PageOrigins), cfg.RelatedOriginsDocument()...)})
 	if err != nil {
 		return err
 	}
@@ -65,14 +77,19 @@ func run(logger *slog.Logger) error {
 	if cfg.DemoPage {
 		static = pagefiles.Demo
 	}
+	opts := api.Options{
+		APIKeys:        cfg.APIKeys,
+		RequestTimeout: cfg.RequestTimeout,
+		Logger:         logger,
+		Static:         static,
+		Pages:          templates,
+		RelatedOrigins: cfg.RelatedOriginsDocument(),
+	}
+	if err := tokenOptions(cfg, &opts); err != nil {
+		return err
+	}
 	server := &http.Server{
-		Handler: api.New(service, api.Options{
-			APIKeys:        cfg.APIKeys,
-			RequestTimeout: cfg.RequestTimeout,
-			Logger:         logger,
-			Static:         static,
-			Pages:          templates,
-		}),
+		Handler:           api.New(service, opts),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      15 * time.Second,
@@ -88,13 +105,15 @@ func run(logger *slog.Logger) error {
 		slog.String("store", storeName),
 		slog.String("rpId", cfg.RPID),
 		slog.Any("rpOrigins", cfg.RPOrigins),
+		slog.Any("relatedOrigins", cfg.RelatedOrigins),
 		slog.Any("pageOrigins", cfg.PageOrigins),
 		slog.String("publicUrl", cfg.PublicURL),
 		slog.Bool("demoPage", cfg.DemoPage),
-		slog.Bool("apiKeys", len(cfg.APIKeys) > 0))
+		slog.String("attestation", cfg.Attestation),
+		slog.Bool("apiKeys", len(cfg.APIKeys) > 0),
+		slog.Bool("appAPI", cfg.AppAPI()),
+		slog.Bool("callerTokens", cfg.CallerTokens()))
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
 	served := make(chan error, 1)
 	go func() { served <- server.Serve(listener) }()
 	select {
@@ -128,4 +147,23 @@ func buildVersion() string {
 		}
 	}
 	return v
+}
+
+// authenticatorPolicy builds the policy; with attestation direct or
+// required it loads the FIDO metadata (the stored copy first) and keeps
+// refreshing it until ctx ends.
+func authenticatorPolicy(ctx context.Context, cfg *config.Config, store passkey.Store, logger *slog.Logger) (*authpolicy.Policy, error) {
+	if !cfg.UsesMetadata() {
+		return authpolicy.FromConfig(cfg, nil)
+	}
+	blobs, _ := store.(passkey.MetadataStore)
+	source := mds.New(mds.Options{URL: cfg.MDSURL, File: cfg.MDSFile, Store: blobs, Logger: logger})
+	// The Functions host waits 60 s for the handler to listen.
+	load, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := source.Load(load); err != nil {
+		return nil, err
+	}
+	go source.Run(ctx)
+	return authpolicy.FromConfig(cfg, source)
 }

@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -83,9 +84,14 @@ func (e *Environment) Value(key string) (string, bool) {
 	return v, ok && v != ""
 }
 
-// Render replaces every {Settings:Name} in policy with the environment's
-// value, XML-escaped. A placeholder without a value is an error naming it.
+// Render keeps the policy's regions meant for the environment (regions.go)
+// and replaces every {Settings:Name} with the environment's value,
+// XML-escaped. A placeholder without a value is an error naming it.
 func (e *Environment) Render(name string, policy []byte) ([]byte, error) {
+	policy, err := e.applyRegions(name, policy)
+	if err != nil {
+		return nil, err
+	}
 	var missing []string
 	out := placeholder.ReplaceAllFunc(policy, func(m []byte) []byte {
 		key := string(placeholder.FindSubmatch(m)[1])
@@ -100,6 +106,7 @@ func (e *Environment) Render(name string, policy []byte) ([]byte, error) {
 	})
 	if len(missing) > 0 {
 		sort.Strings(missing)
+		missing = slices.Compact(missing)
 		return nil, fmt.Errorf("%s: environment %q has no value for %s", name, e.Name, strings.Join(missing, ", "))
 	}
 	return out, nil

@@ -34,6 +34,10 @@ func starterPackDir(t *testing.T) string {
 	return dir
 }
 
+// testSecret is the value of every secret setting in the tests: the
+// function key the contract test's handler accepts.
+const testSecret = "contract-test-key"
+
 func settings(t *testing.T) *policies.Settings {
 	t.Helper()
 	data, err := fs.ReadFile(policies.Files, "appsettings.json")
@@ -43,6 +47,15 @@ func settings(t *testing.T) *policies.Settings {
 	s, err := policies.ParseSettings(data)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Secret settings come from -set at render time; the tests give them
+	// a value of their own.
+	for i := range s.Environments {
+		for _, name := range policies.SecretSettings {
+			if v, ok := s.Environments[i].PolicySettings[name]; ok && v == "" {
+				s.Environments[i].Set(name, testSecret)
+			}
+		}
 	}
 	return s
 }
@@ -251,10 +264,15 @@ func TestPagesContract(t *testing.T) {
 				t.Errorf("%s: %s loads %s, which the handler does not serve", name, id, file)
 				continue
 			}
-			for _, want := range []string{`<div id="api">`, `/api/pages/passkey.js" integrity="sha384-`, `/api/pages/passkey-b2c.js" integrity="sha384-`, `data-preload="true"`} {
+			for _, want := range []string{`<div id="api">`, `/api/pages/passkey.js" integrity="sha384-`, `data-preload="true"`} {
 				if !strings.Contains(string(page), want) {
 					t.Errorf("%s lacks %s", file, want)
 				}
+			}
+			// The page script: passkey-b2c.js, or passkey-lifecycle.js for
+			// the silent upgrade page.
+			if !strings.Contains(string(page), `/api/pages/passkey-b2c.js" integrity="sha384-`) && !strings.Contains(string(page), `/api/pages/passkey-lifecycle.js" integrity="sha384-`) {
+				t.Errorf("%s loads neither passkey-b2c.js nor passkey-lifecycle.js", file)
 			}
 			if strings.Contains(strings.ToLower(string(page)), "jquery") {
 				t.Errorf("%s loads jQuery of its own", file)

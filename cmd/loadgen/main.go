@@ -53,7 +53,7 @@ func run(args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	weights, err := parseMix(*mix)
+	weights, err := loadgen.ParseMix(*mix)
 	if err != nil {
 		return err
 	}
@@ -116,23 +116,6 @@ func rateText(rate float64) string {
 		return "unpaced"
 	}
 	return strconv.FormatFloat(rate, 'f', -1, 64) + "/s"
-}
-
-// parseMix reads "register=1,login=6".
-func parseMix(s string) (map[string]int, error) {
-	out := map[string]int{}
-	for _, part := range strings.Split(s, ",") {
-		name, weight, ok := strings.Cut(strings.TrimSpace(part), "=")
-		if !ok {
-			weight = "1"
-		}
-		n, err := strconv.Atoi(weight)
-		if err != nil || n < 0 {
-			return nil, fmt.Errorf("-mix: %q is not name=weight", part)
-		}
-		out[name] = n
-	}
-	return out, nil
 }
 
 func print(w io.Writer, res *loadgen.Result) {

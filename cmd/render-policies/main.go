@@ -5,7 +5,10 @@
 //	    -starterpack path/to/starterpack/LocalAccounts
 //
 // With -starterpack it also writes the starter pack's TrustFrameworkBase.xml
-// and TrustFrameworkLocalization.xml with the tenant filled in. The files
+// and TrustFrameworkLocalization.xml with the tenant filled in. -set
+// Name=Value (repeatable) gives a setting that is not kept in
+// appsettings.json, such as the secret PasskeyFunctionKey of an environment
+// that calls the API with caller tokens. The files
 // are numbered in upload order; docs/b2c.md says how to upload them.
 package main
 
@@ -15,6 +18,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/passkeys-b2c/passkeys/policies"
 )
@@ -33,6 +37,14 @@ func run(args []string) error {
 	in := flags.String("in", "", "folder of the policies instead of the built-in ones")
 	out := flags.String("out", "build/policies", "output folder; files go to <out>/<env>/")
 	starter := flags.String("starterpack", "", "starter pack LocalAccounts folder; its base and localization policies are rendered too")
+	var sets []string
+	flags.Func("set", "Name=Value: a setting for this rendering (repeatable), e.g. -set PasskeyFunctionKey=$KEY", func(v string) error {
+		if name, _, ok := strings.Cut(v, "="); !ok || name == "" {
+			return fmt.Errorf("want Name=Value")
+		}
+		sets = append(sets, v)
+		return nil
+	})
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
@@ -54,6 +66,10 @@ func run(args []string) error {
 	env, err := settings.Environment(*envName)
 	if err != nil {
 		return err
+	}
+	for _, v := range sets {
+		name, value, _ := strings.Cut(v, "=")
+		env.Set(name, value)
 	}
 	if err := env.CheckDeployable(); err != nil {
 		return err

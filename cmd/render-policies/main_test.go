@@ -61,3 +61,37 @@ func TestRenderRefusesPlaceholderAppIDs(t *testing.T) {
 		t.Fatalf("err = %v, want one naming both application id settings", err)
 	}
 }
+
+// tenantApps are a tenant's own application ids in place of the shipped
+// placeholders, which render-policies refuses.
+var tenantApps = []string{
+	"-set", "IdentityExperienceFrameworkAppId=3f2a9c1e-7b4d-4e8a-9c61-5d0e2b7a1c01",
+	"-set", "ProxyIdentityExperienceFrameworkAppId=3f2a9c1e-7b4d-4e8a-9c61-5d0e2b7a1c02",
+	"-set", "B2CExtensionsAppClientId=3f2a9c1e-7b4d-4e8a-9c61-5d0e2b7a1c03",
+	"-set", "B2CExtensionsAppObjectId=3f2a9c1e-7b4d-4e8a-9c61-5d0e2b7a1c04",
+}
+
+// TestRenderCallerTokenEnvironment: an environment with caller tokens
+// needs its function key from -set, never from appsettings.json.
+func TestRenderCallerTokenEnvironment(t *testing.T) {
+	out := t.TempDir()
+	err := run(append([]string{"-env", "Test", "-out", out}, tenantApps...))
+	if err == nil || !strings.Contains(err.Error(), "PasskeyFunctionKey") {
+		t.Fatalf("err = %v, want one naming PasskeyFunctionKey", err)
+	}
+	if err := run(append([]string{"-env", "Test", "-out", out, "-set", "PasskeyFunctionKey=key-from-the-vault"}, tenantApps...)); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(out, "Test", "1-TrustFrameworkExtensions.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"?code=key-from-the-vault</Item>", `<Item Key="AuthenticationType">Bearer</Item>`, `Id="REST-Passkey-AcquireToken"`} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("the rendered policy lacks %s", want)
+		}
+	}
+	if err := run([]string{"-env", "Test", "-out", out, "-set", "novalue"}); err == nil {
+		t.Error("-set without = accepted")
+	}
+}

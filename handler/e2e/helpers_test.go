@@ -283,16 +283,6 @@ func (d *demo) devices() ([]row, string) {
 	return tb.Rows, tb.Count
 }
 
-// apiError is the contract's error body.
-type apiError struct {
-	Version          string `json:"version"`
-	Status           int    `json:"status"`
-	Code             string `json:"code"`
-	UserMessage      string `json:"userMessage"`
-	DeveloperMessage string `json:"developerMessage"`
-	RequestID        string `json:"requestId"`
-}
-
 // post calls a function from Go with a raw JSON body and returns the
 // status and the decoded response body.
 func post(t *testing.T, h *testenv.Handler, fn, body string) (int, map[string]any) {

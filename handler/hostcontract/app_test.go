@@ -229,7 +229,8 @@ func (a *app) requestLog(t *testing.T, id string) map[string]any {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		for _, line := range a.logLines(t) {
-			if line["requestId"] == id {
+			// Security events carry the request id too.
+			if line["requestId"] == id && line["msg"] == "request" {
 				return line
 			}
 		}

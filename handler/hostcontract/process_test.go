@@ -620,6 +620,8 @@ func TestRefusesBadConfiguration(t *testing.T) {
 		{"session ttl", []string{"PASSKEY_SESSION_TTL=forever"}, "PASSKEY_SESSION_TTL"},
 		{"origin off the RP ID", []string{"PASSKEY_RP_ORIGINS=https://evil.example"}, "PASSKEY_RP_ORIGINS"},
 		{"data dir unusable", []string{"PASSKEY_DATA_DIR=/dev/null/data"}, "PASSKEY_DATA_DIR"},
+		{"token metadata over http", []string{"PASSKEY_TOKEN_METADATA_URLS=http://contoso.b2clogin.com/x", "PASSKEY_TOKEN_AUDIENCE=a", "PASSKEY_TOKEN_SCOPE=s"}, "PASSKEY_TOKEN_METADATA_URLS"},
+		{"caller tokens without app ids", []string{"PASSKEY_CALLER_METADATA_URL=https://login.microsoftonline.com/t/v2.0/.well-known/openid-configuration", "PASSKEY_CALLER_AUDIENCE=a"}, "PASSKEY_CALLER_APP_IDS"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -68,11 +69,15 @@ func readJSON(t *testing.T, path string) any {
 // repoFile is a path relative to the repository root.
 func repoFile(rel string) string { return filepath.Join(testenv.RepoRoot(), rel) }
 
-// functionNames lists the POST functions: the folders under functions/
-// that hold a function.json, except api.PagesFunction, sorted.
+// functionNames lists the POST functions that take the function key: the
+// folders under functions/ that hold a function.json, except the
+// anonymous ones (the GET functions api.PagesFunction and
+// api.RelatedOriginsFunction, and the app API api.AppFunction), sorted.
 func functionNames(t *testing.T) []string {
 	t.Helper()
-	return slices.DeleteFunc(functionFolders(t), func(n string) bool { return n == api.PagesFunction })
+	return slices.DeleteFunc(functionFolders(t), func(n string) bool {
+		return n == api.PagesFunction || n == api.RelatedOriginsFunction || n == api.AppFunction
+	})
 }
 
 // functionFolders lists the folders under functions/ that hold a
@@ -319,6 +324,22 @@ func TestRoutesMatchFunctionFolders(t *testing.T) {
 	}
 }
 
+// TestRelatedOriginsFunctionJSON: browsers fetch the related origins
+// document without a key; the route is the handler's
+// RelatedOriginsFunctionPath under the "api" prefix.
+func TestRelatedOriginsFunctionJSON(t *testing.T) {
+	var f functionJSON
+	decodeFile(t, repoFile(filepath.Join("functions", api.RelatedOriginsFunction, "function.json")), &f)
+	if len(f.Bindings) != 2 {
+		t.Fatalf("%d bindings, want exactly an httpTrigger in and an http out", len(f.Bindings))
+	}
+	in := f.Bindings[0]
+	if in.Type != "httpTrigger" || in.AuthLevel != "anonymous" || !slices.Contains(in.Methods, "get") || in.Route == nil ||
+		"/api/"+*in.Route != api.RelatedOriginsFunctionPath {
+		t.Errorf("binding = %+v, want an anonymous get httpTrigger on route %s", in, strings.TrimPrefix(api.RelatedOriginsFunctionPath, "/api/"))
+	}
+}
+
 // TestPagesFunctionJSON: the page templates are fetched by browsers from
 // the B2C origin, without a key, under /api/pages/<file>.
 func TestPagesFunctionJSON(t *testing.T) {
@@ -330,5 +351,55 @@ func TestPagesFunctionJSON(t *testing.T) {
 	in := f.Bindings[0]
 	if in.Type != "httpTrigger" || in.AuthLevel != "anonymous" || !slices.Contains(in.Methods, "get") || in.Route == nil || *in.Route != "pages/{*file}" {
 		t.Errorf("pages binding = %+v, want an anonymous get httpTrigger on route pages/{*file}", in)
+	}
+}
+
+// TestAppFunctionJSON: the app API is anonymous at the host (the B2C
+// access token is its authentication), routed to every path below
+// me/passkeys, with every method the handler serves there.
+func TestAppFunctionJSON(t *testing.T) {
+	var f functionJSON
+	decodeFile(t, repoFile(filepath.Join("functions", api.AppFunction, "function.json")), &f)
+	if len(f.Bindings) != 2 {
+		t.Fatalf("%d bindings, want exactly an httpTrigger in and an http out", len(f.Bindings))
+	}
+	in, out := f.Bindings[0], f.Bindings[1]
+	if in.Type != "httpTrigger" || in.Direction != "in" || out.Type != "http" || out.Direction != "out" {
+		t.Errorf("bindings = %+v", f.Bindings)
+	}
+	if in.AuthLevel != "anonymous" {
+		t.Errorf("authLevel = %q, want anonymous: apps send a bearer token, not a function key", in.AuthLevel)
+	}
+	if in.Route == nil || *in.Route != api.AppRoute {
+		t.Errorf("route = %v, want %s", in.Route, api.AppRoute)
+	}
+	if !slices.Equal(in.Methods, api.AppMethods) {
+		t.Errorf("methods = %q, want %q", in.Methods, api.AppMethods)
+	}
+	for _, op := range api.AppOperations() {
+		if !slices.Contains(in.Methods, strings.ToLower(op.Method)) {
+			t.Errorf("the handler serves %s %s, function.json does not let it through", op.Method, op.Path)
+		}
+	}
+	if !slices.Contains(in.Methods, "options") {
+		t.Error("no options: CORS preflights would not reach the handler")
+	}
+}
+
+// TestSupportFunctionJSON: the support functions need the function key,
+// like B2C's; only the app API and the pages are anonymous.
+func TestSupportFunctionJSON(t *testing.T) {
+	for _, name := range functionFolders(t) {
+		var f functionJSON
+		decodeFile(t, repoFile(filepath.Join("functions", name, "function.json")), &f)
+		anonymous := f.Bindings[0].AuthLevel == "anonymous"
+		if anonymous != (name == api.PagesFunction || name == api.AppFunction || name == api.RelatedOriginsFunction) {
+			t.Errorf("%s: authLevel %q", name, f.Bindings[0].AuthLevel)
+		}
+	}
+	for _, name := range []string{api.SupportListFunction, api.SupportDeleteFunction, api.SupportRevokeFunction} {
+		if !slices.Contains(functionNames(t), name) {
+			t.Errorf("no function folder %s", name)
+		}
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/passkeys-b2c/passkeys/internal/passkey"
+	"github.com/passkeys-b2c/passkeys/internal/token"
 )
 
 // MaxBodyBytes is the largest request body accepted.
@@ -40,6 +41,22 @@ type Options struct {
 	// Pages serves the B2C page templates under PagesPrefix
 	// (internal/pages); nil serves none.
 	Pages http.Handler
+	// RelatedOrigins are listed in the related origins document served at
+	// RelatedOriginsPath and RelatedOriginsFunctionPath
+	// (PASSKEY_RELATED_ORIGINS).
+	RelatedOrigins []string
+
+	// AppTokens validates the B2C access tokens of the app API
+	// (/api/me/passkeys, app.go); nil turns the app API off.
+	AppTokens *token.Validator
+	// AppOrigins may call the app API from a browser (CORS).
+	AppOrigins []string
+	// MaxAuthAge is how recent the user's sign-in (auth_time) must be to
+	// add a passkey through the app API; 5 minutes when zero.
+	MaxAuthAge time.Duration
+	// CallerTokens, when set, must accept a bearer token on every call of
+	// a B2C function, besides the key (caller.go).
+	CallerTokens *token.Validator
 }
 
 // Server routes /api/<function> to the service.
@@ -65,11 +82,18 @@ func New(service *passkey.Service, opts Options) *Server {
 	for name, fn := range s.functions() {
 		s.mux.Handle("/api/"+name, s.function(name, fn))
 	}
+	for name, fn := range s.supportFunctions() {
+		s.mux.Handle("/api/"+name, s.function(name, fn))
+	}
+	s.mux.HandleFunc(AppPrefix, s.app)
+	s.mux.HandleFunc(AppPrefix+"/", s.app)
 	pages := opts.Pages
 	if pages == nil {
 		pages = http.NotFoundHandler()
 	}
 	s.mux.Handle(PagesPrefix, pages)
+	s.mux.HandleFunc(RelatedOriginsPath, s.relatedOrigins)
+	s.mux.HandleFunc(RelatedOriginsFunctionPath, s.relatedOrigins)
 	s.mux.Handle("/api/", s.function("", func(context.Context, *request) (response, error) {
 		return nil, passkey.Errorf(passkey.CodeNotFound, "no such function")
 	}))
@@ -112,8 +136,15 @@ func (s *Server) Functions() []string {
 	for name := range s.functions() {
 		names = append(names, name)
 	}
+	for name := range s.supportFunctions() {
+		names = append(names, name)
+	}
 	// functions/pages serves the page templates (GET, anonymous).
 	names = append(names, PagesFunction)
+	// functions/well-known-webauthn serves the related origins (GET, anonymous).
+	names = append(names, RelatedOriginsFunction)
+	// functions/me-passkeys serves the app API (anonymous: a bearer token).
+	names = append(names, AppFunction)
 	return names
 }
 
@@ -129,28 +160,33 @@ func (s *Server) function(name string, fn functionFunc) http.Handler {
 		start := time.Now()
 		id := requestID()
 		req := &request{lang: passkey.Language("", r.Header.Get("Accept-Language"))}
-		status, code, err := s.serve(w, r, id, req, fn)
-		attrs := []slog.Attr{
-			slog.String("requestId", id),
-			slog.String("function", name),
-			slog.Int("status", status),
-			slog.Float64("durationMs", float64(time.Since(start).Microseconds())/1000),
-		}
-		if cid := correlationID(r, req); cid != "" {
-			attrs = append(attrs, slog.String("correlationId", cid))
-		}
-		if code != "" {
-			attrs = append(attrs, slog.String("code", string(code)), slog.String("error", err.Error()))
-		}
-		level := slog.LevelInfo
-		if status >= 500 {
-			level = slog.LevelError
-		}
-		s.opts.Logger.LogAttrs(r.Context(), level, "request", attrs...)
+		status, code, err := s.serve(w, r, id, req, name, fn)
+		s.logRequest(r, req, id, name, start, status, code, err)
 	})
 }
 
-func (s *Server) serve(w http.ResponseWriter, r *http.Request, id string, req *request, fn functionFunc) (status int, code passkey.Code, err error) {
+// logRequest writes the one log line of a request.
+func (s *Server) logRequest(r *http.Request, req *request, id, name string, start time.Time, status int, code passkey.Code, err error) {
+	attrs := []slog.Attr{
+		slog.String("requestId", id),
+		slog.String("function", name),
+		slog.Int("status", status),
+		slog.Float64("durationMs", float64(time.Since(start).Microseconds())/1000),
+	}
+	if cid := correlationID(r, req); cid != "" {
+		attrs = append(attrs, slog.String("correlationId", cid))
+	}
+	if code != "" {
+		attrs = append(attrs, slog.String("code", string(code)), slog.String("error", err.Error()))
+	}
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	s.opts.Logger.LogAttrs(r.Context(), level, "request", attrs...)
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, id string, req *request, name string, fn functionFunc) (status int, code passkey.Code, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
@@ -163,12 +199,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, id string, req *r
 		err = passkey.Errorf(passkey.CodeMethodNotAllowed, "functions take POST, not %s", r.Method)
 	} else if !s.authorized(r) {
 		err = passkey.Errorf(passkey.CodeUnauthorized, "missing or wrong API key (x-functions-key or x-api-key)")
-	} else {
+	} else if err = s.checkCaller(w, r, id, name); err == nil {
 		err = req.decode(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	}
 	var resp response
 	if err == nil {
-		ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
+		ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), requestIDKey{}, id), s.opts.RequestTimeout)
 		defer cancel()
 		resp, err = fn(ctx, req)
 	}
@@ -180,7 +216,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, id string, req *r
 	return http.StatusOK, "", nil
 }
 
-// authorized compares the caller's key with every configured key in
+// authorized compares the caller's key (x-functions-key, x-api-key or the
+// code query parameter) with every configured key in
 // constant time (over digests, so key lengths do not leak either).
 func (s *Server) authorized(r *http.Request) bool {
 	if len(s.keys) == 0 {
@@ -189,6 +226,12 @@ func (s *Server) authorized(r *http.Request) bool {
 	given := r.Header.Get("x-functions-key")
 	if given == "" {
 		given = r.Header.Get("x-api-key")
+	}
+	if given == "" {
+		// The code query parameter, as the Functions host takes it: B2C
+		// sends the key this way when its one authentication header holds
+		// a caller token.
+		given = r.URL.Query().Get("code")
 	}
 	sum := sha256.Sum256([]byte(given))
 	ok := 0
@@ -200,21 +243,22 @@ func (s *Server) authorized(r *http.Request) bool {
 
 // statuses is the one map from error code to HTTP status.
 var statuses = map[passkey.Code]int{
-	passkey.CodeChallengeExpired:   http.StatusConflict,
-	passkey.CodeChallengeUsed:      http.StatusConflict,
-	passkey.CodeCredentialRejected: http.StatusConflict,
-	passkey.CodeCredentialUnknown:  http.StatusConflict,
-	passkey.CodeCredentialExists:   http.StatusConflict,
-	passkey.CodeNoDevices:          http.StatusConflict,
-	passkey.CodeDeviceLimit:        http.StatusConflict,
-	passkey.CodeUserMismatch:       http.StatusConflict,
-	passkey.CodeInvalidRequest:     http.StatusBadRequest,
-	passkey.CodeRequestTooLarge:    http.StatusRequestEntityTooLarge,
-	passkey.CodeUnauthorized:       http.StatusUnauthorized,
-	passkey.CodeNotFound:           http.StatusNotFound,
-	passkey.CodeMethodNotAllowed:   http.StatusMethodNotAllowed,
-	passkey.CodeStorageUnavailable: http.StatusServiceUnavailable,
-	passkey.CodeInternal:           http.StatusInternalServerError,
+	passkey.CodeChallengeExpired:        http.StatusConflict,
+	passkey.CodeChallengeUsed:           http.StatusConflict,
+	passkey.CodeCredentialRejected:      http.StatusConflict,
+	passkey.CodeCredentialUnknown:       http.StatusConflict,
+	passkey.CodeCredentialExists:        http.StatusConflict,
+	passkey.CodeNoDevices:               http.StatusConflict,
+	passkey.CodeDeviceLimit:             http.StatusConflict,
+	passkey.CodeUserMismatch:            http.StatusConflict,
+	passkey.CodeAuthenticatorNotAllowed: http.StatusConflict,
+	passkey.CodeInvalidRequest:          http.StatusBadRequest,
+	passkey.CodeRequestTooLarge:         http.StatusRequestEntityTooLarge,
+	passkey.CodeUnauthorized:            http.StatusUnauthorized,
+	passkey.CodeNotFound:                http.StatusNotFound,
+	passkey.CodeMethodNotAllowed:        http.StatusMethodNotAllowed,
+	passkey.CodeStorageUnavailable:      http.StatusServiceUnavailable,
+	passkey.CodeInternal:                http.StatusInternalServerError,
 }
 
 // Status returns the HTTP status of an error code.
@@ -264,7 +308,7 @@ func (s *Server) writeError(w http.ResponseWriter, id string, req *request, err 
 		Version:          "1.0.0",
 		Status:           BodyStatus(status),
 		Code:             string(code),
-		UserMessage:      passkey.UserMessage(code, req.lang),
+		UserMessage:      passkey.ErrorUserMessage(err, code, req.lang),
 		DeveloperMessage: developer,
 		RequestID:        id,
 	})

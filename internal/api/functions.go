@@ -24,11 +24,16 @@ func (s *Server) registerBegin(ctx context.Context, r *request) (response, error
 	if err := require(claim{"objectId", r.ObjectID}, claim{"userName", r.UserName}); err != nil {
 		return nil, err
 	}
-	res, err := s.service.RegisterBegin(ctx, passkey.RegisterBeginRequest{ObjectID: r.ObjectID, UserName: r.UserName, DisplayName: r.DisplayName})
+	res, err := s.service.RegisterBegin(ctx, passkey.RegisterBeginRequest{ObjectID: r.ObjectID, UserName: r.UserName, DisplayName: r.DisplayName,
+		Mediation: r.Mediation, Hints: r.Hints.split()})
 	if err != nil {
 		return nil, err
 	}
-	return response{"options": string(res.Options), "deviceCount": res.DeviceCount}, nil
+	out := response{"deviceCount": res.DeviceCount}
+	if res.Options != nil { // absent: a conditional begin for a user at the device limit
+		out["options"] = string(res.Options)
+	}
+	return out, nil
 }
 
 func (s *Server) registerFinish(ctx context.Context, r *request) (response, error) {
@@ -39,16 +44,16 @@ func (s *Server) registerFinish(ctx context.Context, r *request) (response, erro
 	if err != nil {
 		return nil, err
 	}
-	return response{
+	return addSignals(response{
 		"credentialId":  res.CredentialID,
 		"deviceName":    res.DeviceName,
 		"deviceCount":   res.DeviceCount,
 		"passkeySynced": res.PasskeySynced,
-	}, nil
+	}, res.Signals), nil
 }
 
 func (s *Server) loginBegin(ctx context.Context, r *request) (response, error) {
-	res, err := s.service.LoginBegin(ctx, passkey.LoginBeginRequest{ObjectID: r.ObjectID, Mediation: r.Mediation})
+	res, err := s.service.LoginBegin(ctx, passkey.LoginBeginRequest{ObjectID: r.ObjectID, Mediation: r.Mediation, Hints: r.Hints.split()})
 	if err != nil {
 		return nil, err
 	}
@@ -67,13 +72,13 @@ func (s *Server) loginFinish(ctx context.Context, r *request) (response, error) 
 	if err != nil {
 		return nil, err
 	}
-	return response{
+	return addSignals(response{
 		"objectId":      res.ObjectID,
 		"credentialId":  res.CredentialID,
 		"deviceName":    res.DeviceName,
 		"userVerified":  res.UserVerified,
 		"passkeySynced": res.PasskeySynced,
-	}, nil
+	}, res.Signals), nil
 }
 
 func (s *Server) listDevices(ctx context.Context, r *request) (response, error) {
@@ -85,14 +90,18 @@ func (s *Server) listDevices(ctx context.Context, r *request) (response, error) 
 		return nil, err
 	}
 	names := make([]string, len(devices))
+	ids := make([]string, len(devices))
 	for i, d := range devices {
 		names[i] = d.Name
+		ids[i] = d.ID
 	}
 	encoded, err := json.Marshal(devices)
 	if err != nil {
 		return nil, err
 	}
-	return response{"deviceCount": len(devices), "deviceNames": names, "devices": string(encoded)}, nil
+	signals := s.service.UserSignals(r.ObjectID)
+	signals.AcceptedCredentialIDs = ids
+	return addSignals(response{"deviceCount": len(devices), "deviceNames": names, "devices": string(encoded)}, signals), nil
 }
 
 func (s *Server) renameDevice(ctx context.Context, r *request) (response, error) {
@@ -103,7 +112,7 @@ func (s *Server) renameDevice(ctx context.Context, r *request) (response, error)
 	if err != nil {
 		return nil, err
 	}
-	return response{"deviceName": name}, nil
+	return addSignals(response{"deviceName": name}, s.service.UserSignals(r.ObjectID)), nil
 }
 
 func (s *Server) deleteDevice(ctx context.Context, r *request) (response, error) {
@@ -114,5 +123,9 @@ func (s *Server) deleteDevice(ctx context.Context, r *request) (response, error)
 	if err != nil {
 		return nil, err
 	}
-	return response{"deviceCount": count}, nil
+	signals, err := s.service.AcceptedCredentials(ctx, r.ObjectID)
+	if err != nil {
+		return nil, err
+	}
+	return addSignals(response{"deviceCount": count}, signals), nil
 }

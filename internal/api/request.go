@@ -24,8 +24,13 @@ type request struct {
 	Mediation    string `json:"mediation"`
 	CredentialID string `json:"credentialId"`
 	Locale       string `json:"locale"`
+	// Hints are the begin calls' user-agent hints (lifecycle.go).
+	Hints hintList `json:"hints"`
 	// CorrelationID is B2C's {Context:CorrelationId}; it is only logged.
 	CorrelationID string `json:"correlationId"`
+	// RequestedBy and Reason are read by the support functions (support.go).
+	RequestedBy string `json:"requestedBy"`
+	Reason      string `json:"reason"`
 
 	lang language.Tag
 }
@@ -62,7 +67,10 @@ func (r *request) decode(body io.Reader) error {
 		}
 	}
 	var typeErr *json.UnmarshalTypeError
+	var domainErr *passkey.Error
 	switch {
+	case errors.As(err, &domainErr):
+		return domainErr
 	case errors.As(err, &typeErr) && typeErr.Field != "":
 		return passkey.Errorf(passkey.CodeInvalidRequest, "%s must be a string, not %s", typeErr.Field, typeErr.Value)
 	case errors.As(err, &typeErr):

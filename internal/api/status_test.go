@@ -33,6 +33,7 @@ var wantStatuses = []struct {
 	{passkey.CodeNoDevices, 409},
 	{passkey.CodeDeviceLimit, 409},
 	{passkey.CodeUserMismatch, 409},
+	{passkey.CodeAuthenticatorNotAllowed, 409},
 	{passkey.CodeInvalidRequest, 400},
 	{passkey.CodeRequestTooLarge, 413},
 	{passkey.CodeUnauthorized, 401},

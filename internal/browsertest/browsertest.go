@@ -60,6 +60,13 @@ var shared struct {
 	missing string
 }
 
+// Flags are extra Chromium command-line flags (name without the dashes,
+// value) for the shared browser of the test binary. Set them in TestMain
+// before Main: a test of related origins maps domains to loopback with
+// "host-resolver-rules" and trusts its own certificate with
+// "ignore-certificate-errors-spki-list".
+var Flags = map[string]any{}
+
 // Main runs the tests of the binary and then stops the shared browser, if a
 // test started it. It returns the exit code for os.Exit.
 func Main(m *testing.M) int {
@@ -111,6 +118,9 @@ func start() {
 	)
 	if os.Geteuid() == 0 {
 		opts = append(opts, chromedp.NoSandbox)
+	}
+	for name, value := range Flags {
+		opts = append(opts, chromedp.Flag(name, value))
 	}
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelBrowser := chromedp.NewContext(allocCtx)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,10 +31,19 @@ type Config struct {
 	ConditionalTTL time.Duration `envconfig:"PASSKEY_CONDITIONAL_TTL"`
 	APIKeys        []string      `envconfig:"PASSKEY_API_KEYS"`
 	DeviceLimit    int           `envconfig:"PASSKEY_DEVICE_LIMIT" default:"10"`
-	Attestation    string        `envconfig:"PASSKEY_ATTESTATION" default:"direct"`
+	Attestation    string        `envconfig:"PASSKEY_ATTESTATION" default:"none"`
 	// RequestTimeout bounds each request, well inside B2C's 30 s per try
 	// (B2C tries three times), so a slow store answers a clear 503 first.
 	RequestTimeout time.Duration `envconfig:"PASSKEY_REQUEST_TIMEOUT" default:"8s"`
+
+	// The authenticator policy, the FIDO metadata and related origins
+	// (policy.go).
+	AAGUIDsAllowed []string `envconfig:"PASSKEY_AAGUIDS_ALLOWED"`
+	AAGUIDsBlocked []string `envconfig:"PASSKEY_AAGUIDS_BLOCKED"`
+	SyncedPasskeys string   `envconfig:"PASSKEY_SYNCED_PASSKEYS" default:"allow"`
+	MDSURL         string   `envconfig:"PASSKEY_MDS_URL" default:"https://mds3.fidoalliance.org/"`
+	MDSFile        string   `envconfig:"PASSKEY_MDS_FILE"`
+	RelatedOrigins []string `envconfig:"PASSKEY_RELATED_ORIGINS"`
 
 	// PageOrigins may fetch the B2C page templates (CORS): every origin B2C
 	// serves the journeys on, <tenant>.b2clogin.com besides a custom
@@ -50,6 +60,16 @@ type Config struct {
 	CosmosKey      string `envconfig:"PASSKEY_COSMOS_KEY"`
 	CosmosDatabase string `envconfig:"PASSKEY_COSMOS_DATABASE" default:"passkeys"`
 	DataDir        string `envconfig:"PASSKEY_DATA_DIR" default:"./data"`
+
+	// The app API's B2C access tokens and B2C's caller tokens (tokens.go).
+	TokenMetadataURLs []string      `envconfig:"PASSKEY_TOKEN_METADATA_URLS"`
+	TokenAudience     string        `envconfig:"PASSKEY_TOKEN_AUDIENCE"`
+	TokenScope        string        `envconfig:"PASSKEY_TOKEN_SCOPE"`
+	TokenMaxAuthAge   time.Duration `envconfig:"PASSKEY_TOKEN_MAX_AUTH_AGE" default:"5m"`
+	AppOrigins        []string      `envconfig:"PASSKEY_APP_ORIGINS"`
+	CallerMetadataURL string        `envconfig:"PASSKEY_CALLER_METADATA_URL"`
+	CallerAudience    string        `envconfig:"PASSKEY_CALLER_AUDIENCE"`
+	CallerAppIDs      []string      `envconfig:"PASSKEY_CALLER_APP_IDS"`
 }
 
 // Load reads the environment, fills the defaults and validates. Its error
@@ -65,6 +85,10 @@ func Load() (*Config, error) {
 	}
 	c.RPOrigins = trimList(c.RPOrigins)
 	c.APIKeys = trimList(c.APIKeys)
+	c.trimTokenLists()
+	c.AAGUIDsAllowed = trimList(c.AAGUIDsAllowed)
+	c.AAGUIDsBlocked = trimList(c.AAGUIDsBlocked)
+	c.RelatedOrigins = trimList(c.RelatedOrigins)
 	if len(c.RPOrigins) == 0 {
 		c.RPOrigins = []string{fmt.Sprintf("http://localhost:%d", c.Port)}
 	}
@@ -123,10 +147,8 @@ func (c *Config) Validate() error {
 	if c.DeviceLimit < 1 || c.DeviceLimit > 100 {
 		return fmt.Errorf("PASSKEY_DEVICE_LIMIT: %d must be between 1 and 100", c.DeviceLimit)
 	}
-	switch protocol.ConveyancePreference(c.Attestation) {
-	case protocol.PreferNoAttestation, protocol.PreferIndirectAttestation, protocol.PreferDirectAttestation, protocol.PreferEnterpriseAttestation:
-	default:
-		return fmt.Errorf("PASSKEY_ATTESTATION: %q must be none, indirect, direct or enterprise", c.Attestation)
+	if err := c.validatePolicy(); err != nil {
+		return err
 	}
 	if c.RequestTimeout < time.Second || c.RequestTimeout > 9*time.Second {
 		return fmt.Errorf("PASSKEY_REQUEST_TIMEOUT: %s must be between 1s and 9s (well inside B2C's 30s per try)", c.RequestTimeout)
@@ -141,7 +163,7 @@ func (c *Config) Validate() error {
 	} else if c.DataDir == "" {
 		return errors.New("PASSKEY_DATA_DIR: must not be empty")
 	}
-	return nil
+	return c.validateTokens()
 }
 
 // Loopback reports whether the listen address is reachable only from this
@@ -169,8 +191,8 @@ func (c *Config) WebAuthn() (*webauthn.WebAuthn, error) {
 	return webauthn.New(&webauthn.Config{
 		RPID:                  c.RPID,
 		RPDisplayName:         c.RPName,
-		RPOrigins:             c.RPOrigins,
-		AttestationPreference: protocol.ConveyancePreference(c.Attestation),
+		RPOrigins:             append(slices.Clone(c.RPOrigins), c.RelatedOriginsDocument()...),
+		AttestationPreference: c.conveyance(),
 		AuthenticatorSelection: protocol.AuthenticatorSelection{
 			ResidentKey:      protocol.ResidentKeyRequirementPreferred,
 			UserVerification: protocol.VerificationRequired,

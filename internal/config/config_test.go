@@ -48,13 +48,17 @@ func TestDefaults(t *testing.T) {
 		SessionTTL:     5 * time.Minute,
 		ConditionalTTL: 30 * time.Minute,
 		DeviceLimit:    10,
-		Attestation:    "direct",
+		Attestation:    "none",
+		SyncedPasskeys: "allow",
+		MDSURL:         "https://mds3.fidoalliance.org/",
 		RequestTimeout: 8 * time.Second,
 		CosmosDatabase: "passkeys",
 		DataDir:        "./data",
 		PageOrigins:    []string{"http://localhost:7071"},
 		PublicURL:      "http://localhost:7071",
 		DemoPage:       true,
+		// The app API's tokens (tokens.go).
+		TokenMaxAuthAge: 5 * time.Minute,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", c, want)

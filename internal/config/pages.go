@@ -54,7 +54,8 @@ func (c *Config) validateSharedRPID() error {
 // validateB2C checks the autofill challenge lifetime, the page origins
 // and the public URL.
 func (c *Config) validateB2C() error {
-	if c.ConditionalTTL < c.SessionTTL || c.ConditionalTTL > 2*time.Hour {
+	// Zero (a Config not made by Load) means PASSKEY_SESSION_TTL.
+	if c.ConditionalTTL != 0 && (c.ConditionalTTL < c.SessionTTL || c.ConditionalTTL > 2*time.Hour) {
 		return fmt.Errorf("PASSKEY_CONDITIONAL_TTL: %s must be between PASSKEY_SESSION_TTL (%s) and 2h", c.ConditionalTTL, c.SessionTTL)
 	}
 	for _, o := range c.PageOrigins {
@@ -65,6 +66,9 @@ func (c *Config) validateB2C() error {
 		if u.Scheme == "http" && u.Hostname() != "localhost" {
 			return fmt.Errorf("PASSKEY_PAGE_ORIGINS: %q must use https", o)
 		}
+	}
+	if c.PublicURL == "" {
+		return nil // a Config not made by Load: the pages are not served
 	}
 	u, err := url.Parse(c.PublicURL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.User != nil {

@@ -20,6 +20,7 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -675,4 +676,22 @@ func percentiles(ds []time.Duration) Percentiles {
 		return s[max(0, min(i, len(s)-1))]
 	}
 	return Percentiles{Count: len(s), P50: at(0.50), P95: at(0.95), P99: at(0.99), Max: at(1)}
+}
+
+// ParseMix reads a mix of ceremony kinds written as "register=1,login=6"
+// (a kind without a weight counts once).
+func ParseMix(s string) (map[string]int, error) {
+	out := map[string]int{}
+	for _, part := range strings.Split(s, ",") {
+		name, weight, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok {
+			weight = "1"
+		}
+		n, err := strconv.Atoi(weight)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("-mix: %q is not name=weight", part)
+		}
+		out[name] = n
+	}
+	return out, nil
 }

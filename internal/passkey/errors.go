@@ -19,6 +19,8 @@ const (
 	CodeNoDevices          Code = "no_devices"
 	CodeDeviceLimit        Code = "device_limit"
 	CodeUserMismatch       Code = "user_mismatch"
+	// CodeAuthenticatorNotAllowed: the authenticator policy refuses it.
+	CodeAuthenticatorNotAllowed Code = "authenticator_not_allowed"
 
 	CodeInvalidRequest     Code = "invalid_request"
 	CodeRequestTooLarge    Code = "request_too_large"
@@ -36,6 +38,9 @@ type Error struct {
 	Code    Code
 	Message string
 	Err     error
+	// Hint, where set, picks a more specific user message for the code
+	// (see ErrorUserMessage).
+	Hint string
 }
 
 func (e *Error) Error() string {

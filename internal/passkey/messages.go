@@ -59,6 +59,7 @@ var messages = map[Code][4]string{ // en, de, fr, it
 		"Cette clé d'accès appartient à un autre compte.",
 		"Questa passkey appartiene a un altro account.",
 	},
+	CodeAuthenticatorNotAllowed: hints[HintBlocked],
 	CodeInvalidRequest: {
 		"Something went wrong. Please try again.",
 		"Etwas ist schiefgelaufen. Bitte versuchen Sie es erneut.",

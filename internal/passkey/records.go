@@ -31,6 +31,12 @@ type Credential struct {
 	// credential, so that an identical retry of that ceremony is
 	// recognised as already applied.
 	Challenge string `json:"challenge,omitempty"`
+	// AttestationVerified: at registration the attestation chained to a
+	// root the FIDO metadata lists for the AAGUID.
+	AttestationVerified bool `json:"attestationVerified,omitempty"`
+	// Description is the FIDO metadata's description of the
+	// authenticator, where it is listed.
+	Description string `json:"description,omitempty"`
 }
 
 // Ceremony names what a challenge session was begun for.

@@ -30,6 +30,8 @@ type Options struct {
 	ConditionalTTL time.Duration
 	DeviceLimit    int
 	Logger         *slog.Logger
+	// Policy, when set, judges each new and each signing authenticator.
+	Policy AuthenticatorPolicy
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -59,6 +61,11 @@ const maxConflictRetries = 8
 // RegisterBeginRequest starts the registration of a passkey.
 type RegisterBeginRequest struct {
 	ObjectID, UserName, DisplayName string
+	// Mediation is empty, or conditional for the automatic upgrade after a
+	// password sign-in (lifecycle.go).
+	Mediation string
+	// Hints are security-key, client-device or hybrid, in order.
+	Hints []string
 }
 
 // BeginResult carries the options for the browser and, where a user is
@@ -83,16 +90,28 @@ func (s *Service) RegisterBegin(ctx context.Context, req RegisterBeginRequest) (
 	} else if err := checkText("displayName", req.DisplayName, 256); err != nil {
 		return nil, err
 	}
+	mediation, err := registrationMediation(req.Mediation)
+	if err != nil {
+		return nil, err
+	}
+	hints, err := parseHints(req.Hints)
+	if err != nil {
+		return nil, err
+	}
 	user, err := s.getUser(ctx, req.ObjectID)
 	if err != nil {
 		return nil, err
 	}
 	if len(user.Credentials) >= s.opts.DeviceLimit {
+		if mediation == protocol.MediationConditional {
+			// A silent upgrade must never stop a sign-in: no options, so the
+			// page goes on without a passkey.
+			return &BeginResult{DeviceCount: len(user.Credentials), Named: true}, nil
+		}
 		return nil, Errorf(CodeDeviceLimit, "the user has %d passkeys, the limit is %d", len(user.Credentials), s.opts.DeviceLimit)
 	}
 	wu := webauthnUser{user: user, name: req.UserName, displayName: req.DisplayName}
-	creation, data, err := s.webauthn.BeginRegistration(wu,
-		webauthn.WithExclusions(webauthn.Credentials(wu.WebAuthnCredentials()).CredentialDescriptors()))
+	creation, data, err := s.webauthn.BeginMediatedRegistration(wu, mediation, s.registrationOptions(wu, mediation, hints)...)
 	if err != nil {
 		return nil, fmt.Errorf("beginning registration: %w", err)
 	}
@@ -117,6 +136,7 @@ type RegisterResult struct {
 	DeviceName    string
 	DeviceCount   int
 	PasskeySynced bool
+	Signals       Signals
 }
 
 // RegisterFinish verifies the attestation against its session and stores
@@ -151,6 +171,12 @@ func (s *Service) RegisterFinish(ctx context.Context, req RegisterFinishRequest)
 	if err != nil {
 		return nil, rejected("verifying the attestation", err)
 	}
+	var attested Attestation
+	if s.opts.Policy != nil {
+		if attested, err = s.opts.Policy.Registration(ctx, parsed, created); err != nil {
+			return nil, err
+		}
+	}
 	now := s.opts.Now().UTC()
 	var stored Credential
 	err = s.updateUser(ctx, user, func(u *User) error {
@@ -170,6 +196,9 @@ func (s *Service) RegisterFinish(ctx context.Context, req RegisterFinishRequest)
 			CreatedAt:  now,
 			LastUsedAt: now,
 			Challenge:  session.Challenge,
+
+			AttestationVerified: attested.Verified,
+			Description:         attested.Description,
 		}
 		if stored.Name == "" {
 			stored.Name = DefaultDeviceName(created, now)
@@ -185,6 +214,7 @@ func (s *Service) RegisterFinish(ctx context.Context, req RegisterFinishRequest)
 		DeviceName:    stored.Name,
 		DeviceCount:   len(user.Credentials),
 		PasskeySynced: stored.WebAuthn.Flags.BackupState,
+		Signals:       s.signals(user),
 	}, nil
 }
 
@@ -193,6 +223,8 @@ func (s *Service) RegisterFinish(ctx context.Context, req RegisterFinishRequest)
 type LoginBeginRequest struct {
 	ObjectID  string
 	Mediation string
+	// Hints are security-key, client-device or hybrid, in order.
+	Hints []string
 }
 
 // LoginBegin creates request options and stores the challenge session. A
@@ -204,11 +236,14 @@ func (s *Service) LoginBegin(ctx context.Context, req LoginBeginRequest) (*Begin
 	default:
 		return nil, Errorf(CodeInvalidRequest, "mediation must be empty, conditional, optional or required")
 	}
+	hints, err := parseHints(req.Hints)
+	if err != nil {
+		return nil, err
+	}
 	var (
 		assertion *protocol.CredentialAssertion
 		data      *webauthn.SessionData
 		user      *User
-		err       error
 	)
 	ttl := s.opts.SessionTTL
 	var opts []webauthn.LoginOption
@@ -217,7 +252,7 @@ func (s *Service) LoginBegin(ctx context.Context, req LoginBeginRequest) (*Begin
 		opts = append(opts, withTimeout(ttl))
 	}
 	if req.ObjectID == "" {
-		assertion, data, err = s.webauthn.BeginDiscoverableMediatedLogin(mediation, opts...)
+		assertion, data, err = s.webauthn.BeginDiscoverableMediatedLogin(mediation, append(loginOptions(hints), opts...)...)
 	} else {
 		if err = checkObjectID(req.ObjectID); err != nil {
 			return nil, err
@@ -228,7 +263,7 @@ func (s *Service) LoginBegin(ctx context.Context, req LoginBeginRequest) (*Begin
 		if len(user.Credentials) == 0 {
 			return nil, Errorf(CodeNoDevices, "the user has no passkeys")
 		}
-		assertion, data, err = s.webauthn.BeginMediatedLogin(webauthnUser{user: user}, mediation, opts...)
+		assertion, data, err = s.webauthn.BeginMediatedLogin(webauthnUser{user: user}, mediation, append(loginOptions(hints), opts...)...)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("beginning login: %w", err)
@@ -261,6 +296,7 @@ type LoginResult struct {
 	DeviceName    string
 	UserVerified  bool
 	PasskeySynced bool
+	Signals       Signals
 }
 
 // LoginFinish verifies the assertion against its session and the stored
@@ -320,6 +356,13 @@ func (s *Service) LoginFinish(ctx context.Context, req LoginFinishRequest) (*Log
 	if err != nil {
 		return nil, rejected("verifying the assertion", err)
 	}
+	if s.opts.Policy != nil {
+		stored := user.Credentials[user.Find(parsed.RawID)]
+		stored.WebAuthn.Flags = validated.Flags
+		if err := s.opts.Policy.Login(ctx, &stored); err != nil {
+			return nil, err
+		}
+	}
 	counter := parsed.Response.AuthenticatorData.Counter
 	now := s.opts.Now().UTC()
 	var used Credential
@@ -360,6 +403,7 @@ func (s *Service) LoginFinish(ctx context.Context, req LoginFinishRequest) (*Log
 		DeviceName:    used.Name,
 		UserVerified:  parsed.Response.AuthenticatorData.Flags.HasUserVerified(),
 		PasskeySynced: parsed.Response.AuthenticatorData.Flags.HasBackupState(),
+		Signals:       s.signals(user),
 	}, nil
 }
 

@@ -3,6 +3,7 @@ package passkey_test
 import (
 	"context"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -84,7 +85,7 @@ func TestRegisterFinish(t *testing.T) {
 		wantSynced bool
 	}{
 		{name: "unknown platform authenticator", wantName: "Passkey", wantSynced: true},
-		{name: "known AAGUID", opts: []softauthn.Option{softauthn.WithAAGUID(iCloudAAGUID)}, wantName: "iCloud Keychain", wantSynced: true},
+		{name: "known AAGUID", opts: []softauthn.Option{softauthn.WithAAGUID(iCloudAAGUID)}, wantName: "Apple Passwords", wantSynced: true},
 		{name: "security key", opts: []softauthn.Option{softauthn.WithTransports("usb", "nfc"), softauthn.WithBackup(false, false), softauthn.WithAttestation(softauthn.AttestationPacked)}, wantName: "Security key"},
 		{name: "named by the user", deviceName: "My phone", wantSynced: true},
 		{name: "eligible but not synced", opts: []softauthn.Option{softauthn.WithBackup(true, false)}, wantName: "Passkey"},
@@ -405,7 +406,7 @@ func TestIdenticalRetry(t *testing.T) {
 		if err != nil {
 			t.Fatalf("identical retry: %v", err)
 		}
-		if *again != *first {
+		if !reflect.DeepEqual(again, first) {
 			t.Errorf("retry answered %+v, first call %+v", again, first)
 		}
 		if n := len(h.user(t, "user-a").Credentials); n != 1 {
@@ -430,7 +431,7 @@ func TestIdenticalRetry(t *testing.T) {
 		if err != nil {
 			t.Fatalf("identical retry: %v", err)
 		}
-		if *again != *first {
+		if !reflect.DeepEqual(again, first) {
 			t.Errorf("retry answered %+v, first call %+v", again, first)
 		}
 		if v := h.user(t, "user-a").Version; v != version {
@@ -721,7 +722,7 @@ func TestRetryAfterExpiry(t *testing.T) {
 	if err != nil {
 		t.Fatalf("retry of an in-time request after expiry: %v", err)
 	}
-	if *again != *first {
+	if !reflect.DeepEqual(again, first) {
 		t.Errorf("retry answered %+v, first call %+v", again, first)
 	}
 

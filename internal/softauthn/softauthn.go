@@ -5,8 +5,9 @@
 // PublicKeyCredential.toJSON() form a browser would post back, so tests and
 // load tools can run real ceremonies without a browser.
 //
-// Keys are ES256 (P-256 ECDSA). Attestation is "none" or "packed" self
-// attestation. Ceremony options make the authenticator lie in the ways a
+// Keys are ES256 (P-256 ECDSA). Attestation is "none", "packed" self
+// attestation, or "packed" with an x5c certificate chain (full basic
+// attestation, as security keys send it). Ceremony options make the authenticator lie in the ways a
 // relying party must catch: no user verification, a bad signature, a sign
 // counter that goes backwards, a foreign origin, chosen backup flags.
 package softauthn
@@ -63,6 +64,9 @@ type Authenticator struct {
 	backupElig  bool
 	backupState bool
 	counterStep uint32
+	// attKey and attChain, when set, sign packed attestations with x5c.
+	attKey   *ecdsa.PrivateKey
+	attChain [][]byte
 
 	mu    sync.Mutex
 	creds []*credential
@@ -87,6 +91,15 @@ func WithAAGUID(aaguid [16]byte) Option { return func(a *Authenticator) { a.aagu
 // WithAttestation picks the attestation statement format: AttestationNone
 // (the default) or AttestationPacked (self attestation).
 func WithAttestation(format string) Option { return func(a *Authenticator) { a.attestation = format } }
+
+// WithAttestationCertificate makes attestations packed with an x5c chain:
+// key signs them and chain (leaf first, DER) is sent, as a security key
+// with a vendor attestation certificate does.
+func WithAttestationCertificate(key *ecdsa.PrivateKey, chain [][]byte) Option {
+	return func(a *Authenticator) {
+		a.attestation, a.attKey, a.attChain = AttestationPacked, key, chain
+	}
+}
 
 // WithBackup sets the backup eligible (BE) and backup state (BS) flags of
 // every ceremony; the default is a synced passkey: both set.
@@ -147,6 +160,17 @@ type ceremony struct {
 	origin                                 string
 	backup                                 *[2]bool
 	credentialID                           []byte
+	// credProps is the credProps extension output of a registration:
+	// nil means rk true when the options request it; see WithCredProps.
+	credProps *protocol.CredentialPropertiesOutput
+}
+
+// WithCredProps sets what a registration reports for the credProps
+// extension when the options request it: rk false (a credential that is
+// not discoverable), or nothing at all (a browser that does not report it:
+// WithCredProps(nil)). Without it, rk is true, as for a passkey.
+func WithCredProps(rk *bool) CeremonyOption {
+	return func(c *ceremony) { c.credProps = &protocol.CredentialPropertiesOutput{RK: rk} }
 }
 
 // WithoutUV clears the user verified (UV) flag.
@@ -260,11 +284,22 @@ func (a *Authenticator) Register(optionsJSON string, opts ...CeremonyOption) (st
 	}
 	statement := map[string]any{}
 	if a.attestation == AttestationPacked {
-		sig, err := sign(key, authData, clientData, c.badSignature)
+		signer := key
+		if a.attKey != nil {
+			signer = a.attKey
+		}
+		sig, err := sign(signer, authData, clientData, c.badSignature)
 		if err != nil {
 			return "", err
 		}
 		statement = map[string]any{"alg": int64(webauthncose.AlgES256), "sig": sig}
+		if a.attKey != nil {
+			x5c := make([]any, len(a.attChain))
+			for i, der := range a.attChain {
+				x5c[i] = der
+			}
+			statement["x5c"] = x5c
+		}
 	}
 	attObj, err := webauthncbor.Marshal(attestationObject{Format: a.attestation, AttStatement: statement, AuthData: authData})
 	if err != nil {
@@ -284,6 +319,16 @@ func (a *Authenticator) Register(optionsJSON string, opts ...CeremonyOption) (st
 			PublicKeyAlgorithm:    int64(webauthncose.AlgES256),
 			AttestationObject:     attObj,
 		},
+	}
+	if options.Extensions.CredProps {
+		rk := true
+		props := &protocol.CredentialPropertiesOutput{RK: &rk}
+		if c.credProps != nil {
+			props = c.credProps
+		}
+		if props.RK != nil {
+			out.ClientExtensionResults.CredProps = props
+		}
 	}
 	return marshal(out)
 }

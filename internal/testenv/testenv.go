@@ -64,16 +64,26 @@ func SchemasDir() string {
 // there is no local copy; it skips (fails in CI) when neither works.
 func SchemaFile(t testing.TB, rel, publishedURL string) string {
 	t.Helper()
+	path, err := FindSchemaFile(rel, publishedURL)
+	if err != nil {
+		Missing(t, "%v", err)
+	}
+	return path
+}
+
+// FindSchemaFile is SchemaFile for a caller that decides itself what a
+// missing file means: it returns the error instead of skipping.
+func FindSchemaFile(rel, publishedURL string) (string, error) {
 	local := filepath.Join(SchemasDir(), rel)
 	if _, err := os.Stat(local); err == nil {
-		return local
+		return local, nil
 	}
 	if publishedURL == "" {
-		Missing(t, "schema %s not found (set PASSKEY_SCHEMAS_DIR)", local)
+		return "", fmt.Errorf("schema %s not found (set PASSKEY_SCHEMAS_DIR)", local)
 	}
 	cache := filepath.Join(os.TempDir(), "passkeys-schema-cache", rel)
 	if _, err := os.Stat(cache); err == nil {
-		return cache
+		return cache, nil
 	}
 	client := &http.Client{Timeout: 20 * time.Second}
 	resp, err := client.Get(publishedURL)
@@ -82,20 +92,20 @@ func SchemaFile(t testing.TB, rel, publishedURL string) string {
 			resp.Body.Close()
 			err = fmt.Errorf("status %s", resp.Status)
 		}
-		Missing(t, "schema %s not found locally and %s could not be fetched: %v", local, publishedURL, err)
+		return "", fmt.Errorf("schema %s not found locally and %s could not be fetched: %v", local, publishedURL, err)
 	}
 	defer resp.Body.Close()
-	if err := os.MkdirAll(filepath.Dir(cache), 0o755); err != nil {
-		t.Fatal(err)
-	}
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
-		Missing(t, "fetching %s: %v", publishedURL, err)
+		return "", fmt.Errorf("fetching %s: %v", publishedURL, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(cache), 0o755); err != nil {
+		return "", err
 	}
 	if err := os.WriteFile(cache, data, 0o644); err != nil {
-		t.Fatal(err)
+		return "", err
 	}
-	return cache
+	return cache, nil
 }
 
 // LookPath finds a program or skips (fails in CI) naming it.
@@ -124,7 +134,11 @@ func HandlerBinary(t testing.TB) string {
 			return
 		}
 		buildPath = filepath.Join(dir, "handler")
-		cmd := exec.Command("go", "build", "-o", buildPath, "./handler")
+		args := []string{"build", "-o", buildPath}
+		if raceBuild {
+			args = append(args, "-race")
+		}
+		cmd := exec.Command("go", append(args, "./handler")...)
 		cmd.Dir = RepoRoot()
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build ./handler: %v\n%s", err, out)
@@ -220,6 +234,9 @@ func (h *Handler) Stop(t testing.TB) {
 		t.Errorf("handler did not stop within 10s of SIGTERM")
 	}
 	h.Cmd = nil
+	if raceBuild && strings.Contains(h.Log(), "WARNING: DATA RACE") {
+		t.Errorf("the race detector found a data race in the handler:\n%s", h.Log())
+	}
 }
 
 func (h *Handler) start(t testing.TB) {

@@ -16,5 +16,5 @@ var Files embed.FS
 // Demo is the demo page and its scripts, served at / when the demo page
 // is on (PASSKEY_DEMO_PAGE).
 //
-//go:embed index.html demo.js passkey.js
+//go:embed index.html demo.js demo-lifecycle.js passkey.js passkey-lifecycle.js
 var Demo embed.FS

@@ -14,6 +14,7 @@
   // checks that they agree).
   const strings = {
     en: {
+      upgrading: 'Signing you in…',
       signinNamedFor: 'Use a passkey of {0}.',
       keep: 'Keep',
       unsupported: 'This browser does not support passkeys. Please use another way to sign in.',
@@ -52,6 +53,7 @@
       no: 'no'
     },
     de: {
+      upgrading: 'Sie werden angemeldet…',
       signinNamedFor: 'Verwenden Sie einen Passkey von {0}.',
       keep: 'Behalten',
       unsupported: 'Dieser Browser unterstützt keine Passkeys. Bitte melden Sie sich anders an.',
@@ -90,6 +92,7 @@
       no: 'nein'
     },
     fr: {
+      upgrading: 'Connexion en cours…',
       signinNamedFor: 'Utilisez une clé d\'accès de {0}.',
       keep: 'Conserver',
       unsupported: 'Ce navigateur ne prend pas en charge les clés d\'accès. Veuillez vous connecter autrement.',
@@ -128,6 +131,7 @@
       no: 'non'
     },
     it: {
+      upgrading: 'Accesso in corso…',
       signinNamedFor: 'Usa una passkey di {0}.',
       keep: 'Mantieni',
       unsupported: 'Questo browser non supporta le passkey. Accedi in un altro modo.',

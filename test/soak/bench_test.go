@@ -3,6 +3,7 @@ package soak_test
 import (
 	"context"
 	"fmt"
+	"github.com/passkeys-b2c/passkeys/internal/procstat"
 	"net/http"
 	"os"
 	"os/exec"
@@ -189,17 +190,11 @@ func checkClean(b *testing.B, res *loadgen.Result) {
 
 // residentKB reads VmRSS of the process.
 func residentKB(b *testing.B, pid int) int64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	rss, err := procstat.RSS(pid)
 	if err != nil {
 		b.Skipf("no /proc: %v", err)
 	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return kb
-		}
-	}
-	return 0
+	return rss >> 10
 }
 
 // sampleRSS samples the process's RSS every 50ms until the returned
