@@ -1301,11 +1301,16 @@ func testJourneys(t *testing.T, m *model) {
 				ID   string `json:"id"`
 				Name string `json:"name"`
 			}
-			if tp == "SelfAsserted-Passkey-Manage" {
+			if p.m.includes(tp, "SelfAsserted-Passkey-Manage") {
 				round++
 				if err := json.Unmarshal([]byte(shown["passkeyDevices"].(string)), &devices); err != nil {
 					t.Fatalf("passkeyDevices: %v", err)
 				}
+				// The last page of the visit says so.
+				if last := shown["passkeyLastRound"] == "true"; last != (round == 3) {
+					t.Errorf("round %d: passkeyLastRound %v", round, shown["passkeyLastRound"])
+				}
+				tp = "SelfAsserted-Passkey-Manage"
 			}
 			switch {
 			case tp == "SelfAsserted-Passkey-Manage" && round == 1:
@@ -1634,7 +1639,7 @@ func testJourneys(t *testing.T, m *model) {
 			if f, ok := steps[tp]; ok {
 				return f(t, tp, shown)
 			}
-			if tp == "SelfAsserted-Passkey-Manage" {
+			if p.m.includes(tp, "SelfAsserted-Passkey-Manage") {
 				var devices []struct {
 					ID        string `json:"id"`
 					CreatedAt string `json:"createdAt"`
@@ -1679,7 +1684,7 @@ func testJourneys(t *testing.T, m *model) {
 		finishes := p.calls["REST-Passkey-RegisterFinish"]
 		carolAuth, _ := softauthn.New(h.URL)
 		bag, err := p.play("PasskeyManage", once(func(t *testing.T, tp string, shown map[string]any) map[string]string {
-			if tp == "SelfAsserted-Passkey-Manage" {
+			if p.m.includes(tp, "SelfAsserted-Passkey-Manage") {
 				round++
 			}
 			switch {

@@ -554,7 +554,12 @@ func TestB2CPages(t *testing.T) {
 	t.Run("manage: rename", func(t *testing.T) {
 		list := b.mustCall("list-devices", map[string]any{"objectId": objectID})
 		b.open(tab, harnessPage{file: "passkey-manage.html", claims: []claim{
-			{"passkeyDevices", list["devices"].(string)}, {"passkeyAction", ""}, {"passkeyCredentialId", ""}, {"passkeyDeviceName", ""}, {"passkeyLocale", "it"}}})
+			{"passkeyDevices", list["devices"].(string)}, {"passkeyAction", ""}, {"passkeyCredentialId", ""}, {"passkeyDeviceName", ""},
+			{"passkeyLastRound", "true"}, {"passkeyLocale", "it"}}})
+		if got := waitText(t, tab, ".passkey-intro"); got != "Questa è l'ultima modifica di questa visita. Per farne altre, riapri le tue passkey." {
+			t.Errorf("the last page of the visit says %q", got)
+		}
+		hiddenClaims(t, tab, "passkeyLastRound")
 		if got := waitText(t, tab, "#passkey-rename-0"); got != "Rinomina" {
 			t.Errorf("rename button %q", got)
 		}

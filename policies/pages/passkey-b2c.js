@@ -19,7 +19,7 @@
   // up when the page starts, and the start waits for it.
   let P = null;
   const hidden = ['passkeyOptions', 'passkeyCredential', 'passkeyAction', 'passkeyCredentialId',
-    'passkeyDeviceName', 'passkeyDevices', 'passkeyLocale'];
+    'passkeyDeviceName', 'passkeyDevices', 'passkeyLastRound', 'passkeyLocale'];
 
   function $(id) { return document.getElementById(id); }
 
@@ -267,7 +267,7 @@
   }
 
   function managePage() {
-    header(t('manageTitle'), '');
+    header(t('manageTitle'), $('passkeyLastRound')?.value === 'true' ? t('lastChange') : '');
     let devices = [];
     try { devices = JSON.parse($('passkeyDevices').value || '[]') || []; } catch (e) { devices = []; }
     const list = el('ul', { id: 'passkey-devices', 'class': 'passkey-cards' });

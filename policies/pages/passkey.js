@@ -14,6 +14,7 @@
   // checks that they agree).
   const strings = {
     en: {
+      lastChange: 'This is the last change of this visit. To make more, open your passkeys again.',
       upgrading: 'Signing you in…',
       signinNamedFor: 'Use a passkey of {0}.',
       keep: 'Keep',
@@ -53,6 +54,7 @@
       no: 'no'
     },
     de: {
+      lastChange: 'Dies ist die letzte Änderung bei diesem Besuch. Für weitere öffnen Sie Ihre Passkeys erneut.',
       upgrading: 'Sie werden angemeldet…',
       signinNamedFor: 'Verwenden Sie einen Passkey von {0}.',
       keep: 'Behalten',
@@ -92,6 +94,7 @@
       no: 'nein'
     },
     fr: {
+      lastChange: 'C\'est la dernière modification de cette visite. Pour en faire d\'autres, rouvrez vos clés d\'accès.',
       upgrading: 'Connexion en cours…',
       signinNamedFor: 'Utilisez une clé d\'accès de {0}.',
       keep: 'Conserver',
@@ -131,6 +134,7 @@
       no: 'non'
     },
     it: {
+      lastChange: 'Questa è l\'ultima modifica di questa visita. Per farne altre, riapri le tue passkey.',
       upgrading: 'Accesso in corso…',
       signinNamedFor: 'Usa una passkey di {0}.',
       keep: 'Mantieni',
