@@ -20,8 +20,12 @@ import (
 
 // Options tunes the ceremonies.
 type Options struct {
-	SessionTTL  time.Duration
-	DeviceLimit int
+	SessionTTL time.Duration
+	// ConditionalTTL is the lifetime of a conditional (autofill) sign-in
+	// challenge, which waits in a sign-in page the user may leave open;
+	// SessionTTL when zero.
+	ConditionalTTL time.Duration
+	DeviceLimit    int
 	// RetryWindow is how long after the first finish call on a session an
 	// identical one is answered with the first one's result; RetryWindow
 	// (the constant) when zero.
@@ -125,7 +129,7 @@ func (s *Service) RegisterBegin(ctx context.Context, req RegisterBeginRequest) (
 	if err != nil {
 		return nil, fmt.Errorf("beginning registration: %w", err)
 	}
-	if err := s.saveSession(ctx, Registration, user.ID, correlationID, data); err != nil {
+	if err := s.saveSession(ctx, Registration, user.ID, correlationID, data, s.opts.SessionTTL); err != nil {
 		return nil, err
 	}
 	options, err := json.Marshal(creation)
@@ -302,8 +306,14 @@ func (s *Service) LoginBegin(ctx context.Context, req LoginBeginRequest) (*Begin
 		data      *webauthn.SessionData
 		user      *User
 	)
+	ttl := s.opts.SessionTTL
+	var opts []webauthn.LoginOption
+	if mediation == protocol.MediationConditional && s.opts.ConditionalTTL > 0 {
+		ttl = s.opts.ConditionalTTL
+		opts = append(opts, withTimeout(ttl))
+	}
 	if req.ObjectID == "" {
-		assertion, data, err = s.webauthn.BeginDiscoverableMediatedLogin(mediation, loginOptions(hints)...)
+		assertion, data, err = s.webauthn.BeginDiscoverableMediatedLogin(mediation, append(loginOptions(hints), opts...)...)
 	} else {
 		if err = checkObjectID(req.ObjectID); err != nil {
 			return nil, err
@@ -314,7 +324,7 @@ func (s *Service) LoginBegin(ctx context.Context, req LoginBeginRequest) (*Begin
 		if len(user.Credentials) == 0 {
 			return nil, Errorf(CodeNoDevices, "the user has no passkeys")
 		}
-		assertion, data, err = s.webauthn.BeginMediatedLogin(webauthnUser{user: user}, mediation, loginOptions(hints)...)
+		assertion, data, err = s.webauthn.BeginMediatedLogin(webauthnUser{user: user}, mediation, append(loginOptions(hints), opts...)...)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("beginning login: %w", err)
@@ -323,7 +333,7 @@ func (s *Service) LoginBegin(ctx context.Context, req LoginBeginRequest) (*Begin
 	if user != nil {
 		userID = user.ID
 	}
-	if err := s.saveSession(ctx, Login, userID, correlationID, data); err != nil {
+	if err := s.saveSession(ctx, Login, userID, correlationID, data, ttl); err != nil {
 		return nil, err
 	}
 	options, err := json.Marshal(assertion)
@@ -627,7 +637,7 @@ func (s *Service) existingUser(ctx context.Context, id string) (*User, error) {
 	return user, err
 }
 
-func (s *Service) saveSession(ctx context.Context, ceremony Ceremony, userID, correlationID string, data *webauthn.SessionData) error {
+func (s *Service) saveSession(ctx context.Context, ceremony Ceremony, userID, correlationID string, data *webauthn.SessionData, ttl time.Duration) error {
 	stored := *data
 	// The finish reads the user's record afresh and checks that the
 	// credential is theirs, so the allow list (up to a hundred ids) is not
@@ -639,12 +649,21 @@ func (s *Service) saveSession(ctx context.Context, ceremony Ceremony, userID, co
 		UserID:        userID,
 		CorrelationID: correlationID,
 		Data:          stored,
-		ExpiresAt:     s.opts.Now().Add(s.opts.SessionTTL).UTC(),
+		ExpiresAt:     s.opts.Now().Add(ttl).UTC(),
 	}
 	if err := s.store.CreateSession(ctx, session); err != nil {
 		return fmt.Errorf("storing the challenge session: %w", err)
 	}
 	return nil
+}
+
+// withTimeout sets the options' timeout, which the browser and the page
+// script read as the challenge's lifetime.
+func withTimeout(d time.Duration) webauthn.LoginOption {
+	return func(o *protocol.PublicKeyCredentialRequestOptions) error {
+		o.Timeout = int(d.Milliseconds())
+		return nil
+	}
 }
 
 // rejected maps a go-webauthn failure to credential_rejected (or
