@@ -22,8 +22,9 @@ import (
 	"github.com/passkeys-b2c/passkeys/internal/authpolicy"
 	"github.com/passkeys-b2c/passkeys/internal/config"
 	"github.com/passkeys-b2c/passkeys/internal/mds"
+	"github.com/passkeys-b2c/passkeys/internal/pages"
 	"github.com/passkeys-b2c/passkeys/internal/passkey"
-	"github.com/passkeys-b2c/passkeys/policies/pages"
+	pagefiles "github.com/passkeys-b2c/passkeys/policies/pages"
 )
 
 // version is stamped at build time with -ldflags "-X main.version=...".
@@ -60,18 +61,28 @@ func run(logger *slog.Logger) error {
 		return err
 	}
 	service := passkey.NewService(wa, store, passkey.Options{
-		SessionTTL:  cfg.SessionTTL,
-		DeviceLimit: cfg.DeviceLimit,
-		Logger:      logger,
-		Policy:      policy,
+		SessionTTL:     cfg.SessionTTL,
+		ConditionalTTL: cfg.ConditionalTTL,
+		DeviceLimit:    cfg.DeviceLimit,
+		Logger:         logger,
+		Policy:         policy,
 	})
-	static, _ := fs.Sub(pages.Files, ".")
+	// The pages answer CORS for the B2C origins and the related origins.
+	templates, err := pages.New(pages.Options{Files: pagefiles.Files, PublicURL: cfg.PublicURL,
+		Origins: append(slices.Clone(cfg.PageOrigins), cfg.RelatedOriginsDocument()...)})
+	if err != nil {
+		return err
+	}
+	var static fs.FS // the demo page, off in production (PASSKEY_DEMO_PAGE)
+	if cfg.DemoPage {
+		static = pagefiles.Demo
+	}
 	opts := api.Options{
 		APIKeys:        cfg.APIKeys,
 		RequestTimeout: cfg.RequestTimeout,
 		Logger:         logger,
 		Static:         static,
-		PageOrigins:    append(slices.Clone(cfg.RPOrigins), cfg.RelatedOriginsDocument()...),
+		Pages:          templates,
 		RelatedOrigins: cfg.RelatedOriginsDocument(),
 	}
 	if err := tokenOptions(cfg, &opts); err != nil {
@@ -95,6 +106,9 @@ func run(logger *slog.Logger) error {
 		slog.String("rpId", cfg.RPID),
 		slog.Any("rpOrigins", cfg.RPOrigins),
 		slog.Any("relatedOrigins", cfg.RelatedOrigins),
+		slog.Any("pageOrigins", cfg.PageOrigins),
+		slog.String("publicUrl", cfg.PublicURL),
+		slog.Bool("demoPage", cfg.DemoPage),
 		slog.String("attestation", cfg.Attestation),
 		slog.Bool("apiKeys", len(cfg.APIKeys) > 0),
 		slog.Bool("appAPI", cfg.AppAPI()),

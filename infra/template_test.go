@@ -377,6 +377,8 @@ var notSetInAzure = map[string]string{
 	"PASSKEY_API_KEYS":             "the host checks function keys (authLevel function) before forwarding",
 	"PASSKEY_COSMOS_KEY":           "no keys: the app reaches Cosmos DB with its managed identity",
 	"PASSKEY_DATA_DIR":             "the embedded store is not used when PASSKEY_COSMOS_ENDPOINT is set",
+	"PASSKEY_PUBLIC_URL":           "derived from WEBSITE_HOSTNAME, the Function App's own host name",
+	"PASSKEY_CONDITIONAL_TTL":      "the default (30m) fits a sign-in page left open",
 	"PASSKEY_MDS_URL":              "the FIDO Alliance's endpoint is the default; the last good BLOB is kept in Cosmos DB",
 	"PASSKEY_MDS_FILE":             "a Flex Consumption app has no lasting disk to hold the file; the BLOB comes from PASSKEY_MDS_URL",
 }
@@ -449,5 +451,17 @@ func TestOutputsForB2C(t *testing.T) {
 		if secretish.MatchString(o.Value) || strings.Contains(o.Value, "listkeys") {
 			t.Errorf("output %s reads a secret; outputs are stored in the deployment history", name)
 		}
+	}
+}
+
+// The demo page and its script are for a developer's machine: a deployed
+// Function App never serves them, whatever the handler's own default.
+func TestDemoPageOffInAzure(t *testing.T) {
+	settings := loadTemplate(t).appSettings(t)
+	if settings["PASSKEY_DEMO_PAGE"] != "false" {
+		t.Errorf("PASSKEY_DEMO_PAGE is %q in the template, want \"false\"", settings["PASSKEY_DEMO_PAGE"])
+	}
+	if settings["PASSKEY_PAGE_ORIGINS"] != "[parameters('pageOrigins')]" {
+		t.Errorf("PASSKEY_PAGE_ORIGINS is %q, want the pageOrigins parameter", settings["PASSKEY_PAGE_ORIGINS"])
 	}
 }

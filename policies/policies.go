@@ -132,3 +132,24 @@ func RenderAll(fsys fs.FS, env *Environment) (map[string][]byte, error) {
 	}
 	return out, nil
 }
+
+// placeholderID is the shape of the application ids appsettings.json ships
+// with (00000000-0000-0000-0000-00000000000N): B2C would accept the upload,
+// then every sign-in would fail.
+var placeholderID = regexp.MustCompile(`^0{8}-0{4}-0{4}-0{4}-0{11}[0-9a-fA-F]$`)
+
+// CheckDeployable refuses an environment that still holds the shipped
+// placeholder application ids, naming each setting.
+func (e *Environment) CheckDeployable() error {
+	var bad []string
+	for k, v := range e.PolicySettings {
+		if placeholderID.MatchString(strings.TrimSpace(v)) {
+			bad = append(bad, k)
+		}
+	}
+	if len(bad) > 0 {
+		sort.Strings(bad)
+		return fmt.Errorf("environment %q: %s still hold the placeholder application ids of appsettings.json; put in the tenant's app registrations", e.Name, strings.Join(bad, ", "))
+	}
+	return nil
+}

@@ -2,12 +2,14 @@ package policies_test
 
 import (
 	"io/fs"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	pagesrv "github.com/passkeys-b2c/passkeys/internal/pages"
 	"github.com/passkeys-b2c/passkeys/internal/testenv"
 	"github.com/passkeys-b2c/passkeys/policies"
 	"github.com/passkeys-b2c/passkeys/policies/pages"
@@ -210,6 +212,22 @@ func TestPolicyReferences(t *testing.T) {
 // TestPagesContract checks what the page scripts need from B2C: script
 // execution in every relying party, selfasserted page contract DataUris,
 // and LoadUris of templates the handler really serves.
+// renderTemplates is what the handler serves at publicURL/api/pages/.
+func renderTemplates(t *testing.T, publicURL string) map[string]string {
+	t.Helper()
+	h, err := pagesrv.New(pagesrv.Options{Files: pages.Files, PublicURL: publicURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, name := range h.Names() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", pagesrv.Prefix+name, nil))
+		out[name] = rec.Body.String()
+	}
+	return out
+}
+
 func TestPagesContract(t *testing.T) {
 	env := &settings(t).Environments[0]
 	rendered, err := policies.RenderAll(policies.Files, env)
@@ -217,6 +235,8 @@ func TestPagesContract(t *testing.T) {
 		t.Fatal(err)
 	}
 	base, _ := env.Value("PasskeyPagesBaseUrl")
+	api, _ := env.Value("PasskeyApiBaseUrl")
+	templates := renderTemplates(t, strings.TrimSuffix(api, "/api"))
 	for _, name := range policies.Order {
 		root := parseXML(t, name, rendered[name])
 		if rp := root.child("RelyingParty"); rp != nil {
@@ -239,19 +259,19 @@ func TestPagesContract(t *testing.T) {
 				t.Errorf("%s: %s LoadUri %s is not under %s", name, id, load, base)
 				continue
 			}
-			page, err := fs.ReadFile(pages.Files, file)
-			if err != nil {
-				t.Errorf("%s: %s loads %s, which the handler does not serve: %v", name, id, file, err)
+			page, ok := templates[file]
+			if !ok {
+				t.Errorf("%s: %s loads %s, which the handler does not serve", name, id, file)
 				continue
 			}
-			for _, want := range []string{`<div id="api">`, `src="passkey.js" defer`} {
+			for _, want := range []string{`<div id="api">`, `/api/pages/passkey.js" integrity="sha384-`, `data-preload="true"`} {
 				if !strings.Contains(string(page), want) {
 					t.Errorf("%s lacks %s", file, want)
 				}
 			}
 			// The page script: passkey-b2c.js, or passkey-lifecycle.js for
 			// the silent upgrade page.
-			if !strings.Contains(string(page), `src="passkey-b2c.js" defer`) && !strings.Contains(string(page), `src="passkey-lifecycle.js" defer`) {
+			if !strings.Contains(string(page), `/api/pages/passkey-b2c.js" integrity="sha384-`) && !strings.Contains(string(page), `/api/pages/passkey-lifecycle.js" integrity="sha384-`) {
 				t.Errorf("%s loads neither passkey-b2c.js nor passkey-lifecycle.js", file)
 			}
 			if strings.Contains(strings.ToLower(string(page)), "jquery") {

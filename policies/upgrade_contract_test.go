@@ -1,6 +1,7 @@
 package policies_test
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -110,6 +111,9 @@ func TestAutomaticUpgradeJourney(t *testing.T) {
 				return map[string]string{"passkeyAction": "offer"}
 			case "SelfAsserted-Passkey-Offer":
 				return map[string]string{"passkeyAction": "add"}
+			case "SelfAsserted-Passkey-EmailVerify":
+				// After a password, the code B2C mails comes before a passkey.
+				return map[string]string{"passkeyReadOnlyEmail": fmt.Sprint(shown["passkeyReadOnlyEmail"])}
 			case "SelfAsserted-Passkey-Create":
 				options := shown["passkeyOptions"].(string)
 				if strings.Contains(options, `"conditional"`) {
@@ -124,7 +128,7 @@ func TestAutomaticUpgradeJourney(t *testing.T) {
 			t.Fatalf("unexpected page %s", tp)
 			return nil
 		})
-		want := []string{"SelfAsserted-Passkey-Upgrade", "SelfAsserted-Passkey-Offer", "SelfAsserted-Passkey-Create"}
+		want := []string{"SelfAsserted-Passkey-Upgrade", "SelfAsserted-Passkey-Offer", "SelfAsserted-Passkey-EmailVerify", "SelfAsserted-Passkey-Create"}
 		if !slices.Equal(pages, want) {
 			t.Errorf("pages %v, want %v", pages, want)
 		}

@@ -71,6 +71,9 @@ func run(args []string) error {
 		name, value, _ := strings.Cut(v, "=")
 		env.Set(name, value)
 	}
+	if err := env.CheckDeployable(); err != nil {
+		return err
+	}
 	rendered, err := policies.RenderAll(src, env)
 	if err != nil {
 		return err

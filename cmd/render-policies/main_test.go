@@ -16,7 +16,17 @@ func TestRenderWritesUploadOrder(t *testing.T) {
 		testenv.Missing(t, "starter pack not found in %s", starter)
 	}
 	out := t.TempDir()
-	if err := run([]string{"-env", "Production", "-out", out, "-starterpack", starter}); err != nil {
+	// The tenant's own application ids in place of the shipped placeholders.
+	data, err := os.ReadFile("../../policies/appsettings.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	settings := filepath.Join(t.TempDir(), "appsettings.json")
+	data = []byte(strings.ReplaceAll(string(data), "00000000-0000-0000-0000-00000000000", "3f2a9c1e-7b4d-4e8a-9c61-5d0e2b7a1c0"))
+	if err := os.WriteFile(settings, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := run([]string{"-env", "Production", "-settings", settings, "-out", out, "-starterpack", starter}); err != nil {
 		t.Fatal(err)
 	}
 	entries, err := os.ReadDir(filepath.Join(out, "Production"))
@@ -45,15 +55,31 @@ func TestRenderRefusesUnknownEnvironment(t *testing.T) {
 	}
 }
 
+func TestRenderRefusesPlaceholderAppIDs(t *testing.T) {
+	err := run([]string{"-env", "Production", "-out", t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "IdentityExperienceFrameworkAppId") || !strings.Contains(err.Error(), "ProxyIdentityExperienceFrameworkAppId") {
+		t.Fatalf("err = %v, want one naming both application id settings", err)
+	}
+}
+
+// tenantApps are a tenant's own application ids in place of the shipped
+// placeholders, which render-policies refuses.
+var tenantApps = []string{
+	"-set", "IdentityExperienceFrameworkAppId=3f2a9c1e-7b4d-4e8a-9c61-5d0e2b7a1c01",
+	"-set", "ProxyIdentityExperienceFrameworkAppId=3f2a9c1e-7b4d-4e8a-9c61-5d0e2b7a1c02",
+	"-set", "B2CExtensionsAppClientId=3f2a9c1e-7b4d-4e8a-9c61-5d0e2b7a1c03",
+	"-set", "B2CExtensionsAppObjectId=3f2a9c1e-7b4d-4e8a-9c61-5d0e2b7a1c04",
+}
+
 // TestRenderCallerTokenEnvironment: an environment with caller tokens
 // needs its function key from -set, never from appsettings.json.
 func TestRenderCallerTokenEnvironment(t *testing.T) {
 	out := t.TempDir()
-	err := run([]string{"-env", "Test", "-out", out})
+	err := run(append([]string{"-env", "Test", "-out", out}, tenantApps...))
 	if err == nil || !strings.Contains(err.Error(), "PasskeyFunctionKey") {
 		t.Fatalf("err = %v, want one naming PasskeyFunctionKey", err)
 	}
-	if err := run([]string{"-env", "Test", "-out", out, "-set", "PasskeyFunctionKey=key-from-the-vault"}); err != nil {
+	if err := run(append([]string{"-env", "Test", "-out", out, "-set", "PasskeyFunctionKey=key-from-the-vault"}, tenantApps...)); err != nil {
 		t.Fatal(err)
 	}
 	data, err := os.ReadFile(filepath.Join(out, "Test", "1-TrustFrameworkExtensions.xml"))

@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/go-webauthn/webauthn/protocol"
 
+	"github.com/passkeys-b2c/passkeys/internal/api"
 	"github.com/passkeys-b2c/passkeys/internal/browsertest"
 	"github.com/passkeys-b2c/passkeys/internal/testenv"
 )
@@ -315,7 +316,7 @@ func wantError(t *testing.T, what string, status int, body map[string]any, wantS
 	if status != wantStatus || body["code"] != wantCode {
 		t.Fatalf("%s: got %d %v, want %d %s", what, status, body, wantStatus, wantCode)
 	}
-	if body["version"] != "1.0.0" || body["status"] != float64(wantStatus) || body["userMessage"] == "" {
+	if body["version"] != "1.0.0" || body["status"] != float64(api.BodyStatus(wantStatus)) || body["userMessage"] == "" {
 		t.Errorf("%s: error body %v does not have the contract's shape", what, body)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -18,6 +17,7 @@ import (
 	"golang.org/x/text/language"
 
 	"github.com/passkeys-b2c/passkeys/internal/api"
+	pagesrv "github.com/passkeys-b2c/passkeys/internal/pages"
 	"github.com/passkeys-b2c/passkeys/internal/passkey"
 	"github.com/passkeys-b2c/passkeys/internal/softauthn"
 	"github.com/passkeys-b2c/passkeys/policies/pages"
@@ -50,8 +50,8 @@ func checkError(t *testing.T, a *app, r reply, function string, status int, code
 	if r.body["version"] != "1.0.0" {
 		t.Errorf("version = %v, want 1.0.0", r.body["version"])
 	}
-	if r.body["status"] != float64(r.status) {
-		t.Errorf("status field %v, HTTP status %d", r.body["status"], r.status)
+	if r.body["status"] != float64(api.BodyStatus(r.status)) {
+		t.Errorf("status field %v, HTTP status %d, want %d", r.body["status"], r.status, api.BodyStatus(r.status))
 	}
 	if r.body["code"] != string(code) {
 		t.Errorf("code = %v, want %s; developerMessage %v", r.body["code"], code, r.body["developerMessage"])
@@ -133,7 +133,7 @@ func TestHandlerProcess(t *testing.T) {
 				t.Errorf("/api/%s answers %d %s: the folder has no route", name, r.status, r.raw)
 			}
 		}
-		// The pages function serves every embedded file, anonymously.
+		// The pages function serves the templates and their files, anonymously.
 		if slices.Contains(functionFolders(t), api.PagesFunction) {
 			for _, file := range pageFiles(t) {
 				if r := a.call(t, http.MethodGet, "/api/pages/"+file, nil); r.status != http.StatusOK {
@@ -539,18 +539,13 @@ func secretParts(secret string) []string {
 // pageFiles lists the files the handler embeds for the pages function.
 func pageFiles(t *testing.T) []string {
 	t.Helper()
-	entries, err := fs.ReadDir(pages.Files, ".")
+	h, err := pagesrv.New(pagesrv.Options{Files: pages.Files, PublicURL: "http://localhost:7071"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var files []string
-	for _, e := range entries {
-		if !e.IsDir() {
-			files = append(files, e.Name())
-		}
-	}
+	files := h.Names()
 	if len(files) == 0 {
-		t.Fatal("no embedded page files")
+		t.Fatal("no page files")
 	}
 	return files
 }

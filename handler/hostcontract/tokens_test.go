@@ -24,7 +24,7 @@ func TestTokensInTheBinary(t *testing.T) {
 		"PASSKEY_APP_ORIGINS=https://app.contoso.com",
 		"PASSKEY_CALLER_METADATA_URL="+entra.MetadataURL, "PASSKEY_CALLER_AUDIENCE=api://passkeys", "PASSKEY_CALLER_APP_IDS=b2c-app",
 	)
-	user := b2c.Sign(t, b2c.Claims("5d1e3c7a-2b4f-4a6e-8c9d-0f1a2b3c4d5e", "app-api", "Passkeys.Manage"))
+	user := b2c.Sign(t, b2c.Claims("0b5c2f9e-7d4a-4c1e-9a35-2f6d1c8e4b71", "app-api", "Passkeys.Manage"))
 	caller := entra.Sign(t, tokentest.With(entra.Claims("sp", "api://passkeys", ""), "azp", "b2c-app", "scp", nil))
 
 	r := a.call(t, http.MethodGet, "/api/me/passkeys", nil, "Authorization", "Bearer "+user)

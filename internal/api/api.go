@@ -38,9 +38,9 @@ type Options struct {
 	// Static is served for GET requests outside /api/ (the demo page and
 	// the browser script); nil serves nothing.
 	Static fs.FS
-	// PageOrigins may fetch the page templates under PagesPrefix (CORS):
-	// the B2C origins, PASSKEY_RP_ORIGINS.
-	PageOrigins []string
+	// Pages serves the B2C page templates under PagesPrefix
+	// (internal/pages); nil serves none.
+	Pages http.Handler
 	// RelatedOrigins are listed in the related origins document served at
 	// RelatedOriginsPath and RelatedOriginsFunctionPath
 	// (PASSKEY_RELATED_ORIGINS).
@@ -87,14 +87,24 @@ func New(service *passkey.Service, opts Options) *Server {
 	}
 	s.mux.HandleFunc(AppPrefix, s.app)
 	s.mux.HandleFunc(AppPrefix+"/", s.app)
-	s.mux.HandleFunc(PagesPrefix, s.pages)
+	pages := opts.Pages
+	if pages == nil {
+		pages = http.NotFoundHandler()
+	}
+	s.mux.Handle(PagesPrefix, pages)
 	s.mux.HandleFunc(RelatedOriginsPath, s.relatedOrigins)
 	s.mux.HandleFunc(RelatedOriginsFunctionPath, s.relatedOrigins)
 	s.mux.Handle("/api/", s.function("", func(context.Context, *request) (response, error) {
 		return nil, passkey.Errorf(passkey.CodeNotFound, "no such function")
 	}))
 	// GET / also answers the Functions host's readiness probe.
-	static := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") }))
+	static := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/" {
+			http.NotFound(w, r)
+			return
+		}
+		io.WriteString(w, "ok\n")
+	}))
 	if opts.Static != nil {
 		static = http.FileServerFS(opts.Static)
 	}
@@ -189,8 +199,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, id string, req *r
 		err = passkey.Errorf(passkey.CodeMethodNotAllowed, "functions take POST, not %s", r.Method)
 	} else if !s.authorized(r) {
 		err = passkey.Errorf(passkey.CodeUnauthorized, "missing or wrong API key (x-functions-key or x-api-key)")
-	} else if err = checkContentType(r); err == nil {
-		if err = s.checkCaller(w, r, id, name); err == nil {
+	} else if err = s.checkCaller(w, r, id, name); err == nil {
+		if err = checkContentType(r); err == nil {
 			err = req.decode(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 		}
 	}
@@ -263,6 +273,17 @@ func Status(code passkey.Code) int {
 	return http.StatusInternalServerError
 }
 
+// BodyStatus is the status an error body carries: B2C shows userMessage
+// only when it is 409, so every 4xx says 409 (the HTTP status keeps its
+// meaning). A 5xx keeps its own: B2C then shows the profile's localized
+// DefaultUserMessageIfRequestFailed ("try again"), and retries.
+func BodyStatus(httpStatus int) int {
+	if httpStatus >= 400 && httpStatus < 500 {
+		return http.StatusConflict
+	}
+	return httpStatus
+}
+
 // errorBody is the contract's error shape.
 type errorBody struct {
 	Version          string `json:"version"`
@@ -289,7 +310,7 @@ func (s *Server) writeError(w http.ResponseWriter, id string, req *request, err 
 	}
 	writeJSON(w, status, errorBody{
 		Version:          "1.0.0",
-		Status:           status,
+		Status:           BodyStatus(status),
 		Code:             string(code),
 		UserMessage:      passkey.ErrorUserMessage(err, code, req.lang),
 		DeveloperMessage: developer,

@@ -127,13 +127,6 @@ type reply struct {
 	body   map[string]any
 }
 
-// user1 and user2 are the object ids (GUIDs, as B2C's) of the app tests'
-// token subjects.
-const (
-	user1 = "5d1e3c7a-2b4f-4a6e-8c9d-0f1a2b3c4d5e"
-	user2 = "6e2f4d8b-3c5a-4b7f-9d0e-1a2b3c4d5e6f"
-)
-
 func (e *appEnv) do(t *testing.T, method, path, bearer string, body any, headers ...string) reply {
 	t.Helper()
 	var rd io.Reader
@@ -146,7 +139,7 @@ func (e *appEnv) do(t *testing.T, method, path, bearer string, body any, headers
 	}
 	r := httptest.NewRequest(method, path, rd)
 	if body != nil {
-		r.Header.Set("Content-Type", "application/json") // as B2C and the apps send it
+		r.Header.Set("Content-Type", "application/json")
 	}
 	if bearer != "" {
 		r.Header.Set("Authorization", "Bearer "+bearer)
@@ -295,7 +288,7 @@ func checkCode(t *testing.T, r reply, status int, code passkey.Code) {
 func TestAppAPIRefusesTokens(t *testing.T) {
 	e := newAppEnv(t, nil)
 	is := e.issuer
-	good := is.Claims(user1, appAudience, appScope)
+	good := is.Claims("0b5c2f9e-7d4a-4c1e-9a35-2f6d1c8e4b71", appAudience, appScope)
 	now := time.Now()
 	tests := []struct {
 		name, check, token string
@@ -309,7 +302,7 @@ func TestAppAPIRefusesTokens(t *testing.T) {
 		{"alg none", token.CheckAlgorithm, is.Unsigned(t, good)},
 		{"HS256 signed with the public key", token.CheckAlgorithm, is.SignHS256WithPublicKey(t, good)},
 		{"missing scope", token.CheckScope, is.Sign(t, tokentest.With(good, "scp", "openid offline_access"))},
-		{"changed payload", token.CheckSignature, tokentest.Tamper(t, is.Sign(t, good), tokentest.With(good, "oid", user2))},
+		{"changed payload", token.CheckSignature, tokentest.Tamper(t, is.Sign(t, good), tokentest.With(good, "oid", "user-2"))},
 		{"garbage", token.CheckMalformed, "a.b.c"},
 	}
 	for _, tt := range tests {
@@ -352,8 +345,8 @@ func TestAppAPIRecentSignIn(t *testing.T) {
 	e := newAppEnv(t, func(o *api.Options) { o.MaxAuthAge = 2 * time.Minute })
 	old := time.Now().Add(-3 * time.Minute).Unix()
 	for name, bearer := range map[string]string{
-		"old sign-in":  e.tokenFor(t, user1, "auth_time", old),
-		"no auth_time": e.tokenFor(t, user1, "auth_time", nil),
+		"old sign-in":  e.tokenFor(t, "0b5c2f9e-7d4a-4c1e-9a35-2f6d1c8e4b71", "auth_time", old),
+		"no auth_time": e.tokenFor(t, "0b5c2f9e-7d4a-4c1e-9a35-2f6d1c8e4b71", "auth_time", nil),
 	} {
 		t.Run(name, func(t *testing.T) {
 			r := e.do(t, "POST", "/api/me/passkeys/register-begin", bearer, nil)
@@ -364,7 +357,7 @@ func TestAppAPIRecentSignIn(t *testing.T) {
 			ok(t, e.do(t, "GET", "/api/me/passkeys", bearer, nil), "list with an old sign-in")
 		})
 	}
-	ok(t, e.do(t, "POST", "/api/me/passkeys/register-begin", e.tokenFor(t, user1, "auth_time", time.Now().Add(-time.Minute).Unix()), nil), "a recent sign-in")
+	ok(t, e.do(t, "POST", "/api/me/passkeys/register-begin", e.tokenFor(t, "0b5c2f9e-7d4a-4c1e-9a35-2f6d1c8e4b71", "auth_time", time.Now().Add(-time.Minute).Unix()), nil), "a recent sign-in")
 }
 
 // TestAppAPICORS: an app origin gets CORS answers, another origin none;

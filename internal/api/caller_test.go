@@ -73,7 +73,7 @@ func TestCallerTokens(t *testing.T) {
 		{"alg none", token.CheckAlgorithm, entra.Unsigned(t, v2)},
 		{"HS256", token.CheckAlgorithm, entra.SignHS256WithPublicKey(t, v2)},
 		{"unknown key", token.CheckSignature, tokentest.SignWithUnknownKey(t, v2)},
-		{"a B2C user's token", token.CheckIssuer, e.tokenFor(t, "user-1")},
+		{"a B2C user's token", token.CheckIssuer, e.tokenFor(t, "0b5c2f9e-7d4a-4c1e-9a35-2f6d1c8e4b71")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -99,8 +99,8 @@ func TestCallerTokens(t *testing.T) {
 		if r := e.do(t, "GET", "/", "", nil); r.status != http.StatusOK {
 			t.Errorf("GET / = %d", r.status)
 		}
-		ok(t, e.do(t, "POST", "/api/"+api.SupportListFunction, "", map[string]any{"objectId": user1, "requestedBy": "agent"}, key...), "support")
-		ok(t, e.do(t, "GET", "/api/me/passkeys", e.tokenFor(t, user1), nil), "app API")
+		ok(t, e.do(t, "POST", "/api/"+api.SupportListFunction, "", map[string]any{"objectId": "0b5c2f9e-7d4a-4c1e-9a35-2f6d1c8e4b71", "requestedBy": "agent"}, key...), "support")
+		ok(t, e.do(t, "GET", "/api/me/passkeys", e.tokenFor(t, "0b5c2f9e-7d4a-4c1e-9a35-2f6d1c8e4b71"), nil), "app API")
 	})
 
 	t.Run("keys rotated midway", func(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/passkeys-b2c/passkeys/internal/api"
 	"github.com/passkeys-b2c/passkeys/internal/passkey"
 	"github.com/passkeys-b2c/passkeys/internal/softauthn"
 	"github.com/passkeys-b2c/passkeys/internal/store/embedded"
@@ -88,8 +89,8 @@ func (e *fuzzEnv) post(tb testing.TB, function string, body []byte, header http.
 				tb.Fatalf("%s error body (%d) has no %s: %v", function, rec.Code, k, claims)
 			}
 		}
-		if fmt.Sprint(claims["status"]) != fmt.Sprint(rec.Code) {
-			tb.Fatalf("%s error body status %v differs from the HTTP status %d", function, claims["status"], rec.Code)
+		if fmt.Sprint(claims["status"]) != fmt.Sprint(api.BodyStatus(rec.Code)) {
+			tb.Fatalf("%s error body status %v for HTTP status %d, want %d", function, claims["status"], rec.Code, api.BodyStatus(rec.Code))
 		}
 	}
 	return rec.Code, claims

@@ -109,7 +109,7 @@ func TestWriteError(t *testing.T) {
 			body := decodeError(t, w.Body.Bytes())
 			want := errorBody{
 				Version:          "1.0.0",
-				Status:           status,
+				Status:           BodyStatus(status),
 				Code:             string(tt.code),
 				UserMessage:      passkey.UserMessage(tt.code, language.German),
 				DeveloperMessage: body.DeveloperMessage,
@@ -170,7 +170,7 @@ func TestServeErrors(t *testing.T) {
 			w := httptest.NewRecorder()
 			s.ServeHTTP(w, r)
 			body := decodeError(t, w.Body.Bytes())
-			if w.Code != Status(tt.code) || body.Code != string(tt.code) || body.Status != w.Code {
+			if w.Code != Status(tt.code) || body.Code != string(tt.code) || body.Status != BodyStatus(w.Code) {
 				t.Fatalf("%d %+v, want %d %s", w.Code, body, Status(tt.code), tt.code)
 			}
 			if body.RequestID == "" || body.RequestID != w.Header().Get("X-Request-Id") {
@@ -202,6 +202,27 @@ func TestFunctionsListsTheRouteTable(t *testing.T) {
 		server(t, &logs, Options{}).ServeHTTP(w, httptest.NewRequest("GET", "/api/"+name, nil))
 		if w.Code != http.StatusMethodNotAllowed {
 			t.Errorf("GET /api/%s = %d, want 405 (a routed function)", name, w.Code)
+		}
+	}
+}
+
+// TestErrorBodySays409ForEvery4xx: B2C shows userMessage only when the
+// body's status is 409, so a 400 or 404 says 409 in its body while the HTTP
+// status keeps its meaning; a 503 keeps its own (the policy's localized
+// DefaultUserMessageIfRequestFailed covers it).
+func TestErrorBodySays409ForEvery4xx(t *testing.T) {
+	for _, code := range []passkey.Code{passkey.CodeInvalidRequest, passkey.CodeUnauthorized, passkey.CodeNotFound,
+		passkey.CodeRequestTooLarge, passkey.CodeChallengeExpired, passkey.CodeStorageUnavailable} {
+		s := New(nil, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		w := httptest.NewRecorder()
+		s.writeError(w, "req-1", &request{lang: language.English}, &passkey.Error{Code: code, Message: "x"})
+		body := decodeError(t, w.Body.Bytes())
+		want := http.StatusConflict
+		if w.Code >= 500 {
+			want = w.Code
+		}
+		if w.Code != Status(code) || body.Status != want {
+			t.Errorf("%s: HTTP %d, body status %d; want HTTP %d, body %d", code, w.Code, body.Status, Status(code), want)
 		}
 	}
 }

@@ -20,16 +20,20 @@ import (
 // Config holds every setting. The variable names are part of the contract
 // (../API.md, Configuration).
 type Config struct {
-	Port        int           `envconfig:"FUNCTIONS_CUSTOMHANDLER_PORT" default:"7071"`
-	ListenAddr  string        `envconfig:"PASSKEY_LISTEN_ADDR" default:"127.0.0.1"`
-	RPID        string        `envconfig:"PASSKEY_RP_ID" default:"localhost"`
-	RPName      string        `envconfig:"PASSKEY_RP_NAME" default:"Passkeys"`
-	RPOrigins   []string      `envconfig:"PASSKEY_RP_ORIGINS"`
-	SessionTTL  time.Duration `envconfig:"PASSKEY_SESSION_TTL" default:"5m"`
-	APIKeys     []string      `envconfig:"PASSKEY_API_KEYS"`
-	DeviceLimit int           `envconfig:"PASSKEY_DEVICE_LIMIT" default:"10"`
-	Attestation string        `envconfig:"PASSKEY_ATTESTATION" default:"none"`
-	// RequestTimeout bounds each request, well inside B2C's 10 s.
+	Port       int           `envconfig:"FUNCTIONS_CUSTOMHANDLER_PORT" default:"7071"`
+	ListenAddr string        `envconfig:"PASSKEY_LISTEN_ADDR" default:"127.0.0.1"`
+	RPID       string        `envconfig:"PASSKEY_RP_ID" default:"localhost"`
+	RPName     string        `envconfig:"PASSKEY_RP_NAME" default:"Passkeys"`
+	RPOrigins  []string      `envconfig:"PASSKEY_RP_ORIGINS"`
+	SessionTTL time.Duration `envconfig:"PASSKEY_SESSION_TTL" default:"5m"`
+	// ConditionalTTL is the lifetime of an autofill sign-in challenge,
+	// which waits in a sign-in page the user may leave open (pages.go).
+	ConditionalTTL time.Duration `envconfig:"PASSKEY_CONDITIONAL_TTL"`
+	APIKeys        []string      `envconfig:"PASSKEY_API_KEYS"`
+	DeviceLimit    int           `envconfig:"PASSKEY_DEVICE_LIMIT" default:"10"`
+	Attestation    string        `envconfig:"PASSKEY_ATTESTATION" default:"none"`
+	// RequestTimeout bounds each request, well inside B2C's 30 s per try
+	// (B2C tries three times), so a slow store answers a clear 503 first.
 	RequestTimeout time.Duration `envconfig:"PASSKEY_REQUEST_TIMEOUT" default:"8s"`
 
 	// The authenticator policy, the FIDO metadata and related origins
@@ -40,6 +44,17 @@ type Config struct {
 	MDSURL         string   `envconfig:"PASSKEY_MDS_URL" default:"https://mds3.fidoalliance.org/"`
 	MDSFile        string   `envconfig:"PASSKEY_MDS_FILE"`
 	RelatedOrigins []string `envconfig:"PASSKEY_RELATED_ORIGINS"`
+
+	// PageOrigins may fetch the B2C page templates (CORS): every origin B2C
+	// serves the journeys on, <tenant>.b2clogin.com besides a custom
+	// domain. Default: RPOrigins.
+	PageOrigins []string `envconfig:"PASSKEY_PAGE_ORIGINS"`
+	// PublicURL is where browsers reach the handler; the page templates
+	// load their scripts from it. Derived when empty (pages.go).
+	PublicURL string `envconfig:"PASSKEY_PUBLIC_URL"`
+	// DemoPage serves the demo page and its script at /; off in
+	// production. Unset: on, except on Azure (pages.go).
+	DemoPage bool `envconfig:"PASSKEY_DEMO_PAGE"`
 
 	CosmosEndpoint string `envconfig:"PASSKEY_COSMOS_ENDPOINT"`
 	CosmosKey      string `envconfig:"PASSKEY_COSMOS_KEY"`
@@ -77,6 +92,7 @@ func Load() (*Config, error) {
 	if len(c.RPOrigins) == 0 {
 		c.RPOrigins = []string{fmt.Sprintf("http://localhost:%d", c.Port)}
 	}
+	c.pageDefaults()
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
@@ -103,6 +119,9 @@ func (c *Config) Validate() error {
 	if c.RPID == "" || strings.ContainsAny(c.RPID, "/: ") || net.ParseIP(c.RPID) != nil {
 		return fmt.Errorf("PASSKEY_RP_ID: %q must be a domain name such as login.contoso.com", c.RPID)
 	}
+	if err := c.validateSharedRPID(); err != nil {
+		return err
+	}
 	if strings.TrimSpace(c.RPName) == "" {
 		return errors.New("PASSKEY_RP_NAME: must not be empty")
 	}
@@ -119,6 +138,9 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("PASSKEY_RP_ORIGINS: %q must use https (plain http is only a secure context on localhost)", o)
 		}
 	}
+	if err := c.validateB2C(); err != nil {
+		return err
+	}
 	if c.SessionTTL < 10*time.Second || c.SessionTTL > time.Hour {
 		return fmt.Errorf("PASSKEY_SESSION_TTL: %s must be between 10s and 1h", c.SessionTTL)
 	}
@@ -129,7 +151,7 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if c.RequestTimeout < time.Second || c.RequestTimeout > 9*time.Second {
-		return fmt.Errorf("PASSKEY_REQUEST_TIMEOUT: %s must be between 1s and 9s (B2C gives up after 10s)", c.RequestTimeout)
+		return fmt.Errorf("PASSKEY_REQUEST_TIMEOUT: %s must be between 1s and 9s (well inside B2C's 30s per try)", c.RequestTimeout)
 	}
 	if c.CosmosEndpoint != "" {
 		if u, err := url.Parse(c.CosmosEndpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {

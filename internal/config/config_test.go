@@ -46,6 +46,7 @@ func TestDefaults(t *testing.T) {
 		RPName:         "Passkeys",
 		RPOrigins:      []string{"http://localhost:7071"},
 		SessionTTL:     5 * time.Minute,
+		ConditionalTTL: 30 * time.Minute,
 		DeviceLimit:    10,
 		Attestation:    "none",
 		SyncedPasskeys: "allow",
@@ -53,6 +54,9 @@ func TestDefaults(t *testing.T) {
 		RequestTimeout: 8 * time.Second,
 		CosmosDatabase: "passkeys",
 		DataDir:        "./data",
+		PageOrigins:    []string{"http://localhost:7071"},
+		PublicURL:      "http://localhost:7071",
+		DemoPage:       true,
 		// The app API's tokens (tokens.go).
 		TokenMaxAuthAge: 5 * time.Minute,
 	}

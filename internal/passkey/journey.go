@@ -79,12 +79,12 @@ func (s *Service) sessionData(session *Session, userID string) webauthn.SessionD
 }
 
 // newChallenge seals a new session into a challenge; it sets the
-// session's expiry.
-func (s *Service) newChallenge(session *Session) ([]byte, error) {
+// session's expiry, ttl from now.
+func (s *Service) newChallenge(session *Session, ttl time.Duration) ([]byte, error) {
 	if err := s.prepare(); err != nil {
 		return nil, err
 	}
-	session.ExpiresAt = s.opts.Now().Add(s.opts.SessionTTL).UTC()
+	session.ExpiresAt = s.opts.Now().Add(ttl).UTC()
 	sealed, err := s.sealer.seal(session)
 	if err != nil {
 		return nil, err

@@ -109,3 +109,6 @@ func UserMessage(code Code, lang language.Tag) string {
 	}
 	return texts[0]
 }
+
+// Languages are the languages of the user messages, English first.
+func Languages() []language.Tag { return append([]language.Tag(nil), supported...) }

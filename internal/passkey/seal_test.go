@@ -96,7 +96,7 @@ func TestSessionDataRebuilt(t *testing.T) {
 	}
 	user := webauthnUser{user: &User{ID: "0c2d9a4e-7b1f-4e36-9a58-2f4d6c8e1b37", Credentials: []Credential{{WebAuthn: Key{ID: []byte("cred")}}}}, name: "a", displayName: "a"}
 	begin := func(session *Session) *webauthn.SessionData {
-		challenge, err := svc.newChallenge(session)
+		challenge, err := svc.newChallenge(session, time.Minute)
 		if err != nil {
 			t.Fatal(err)
 		}

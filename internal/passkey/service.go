@@ -21,8 +21,12 @@ import (
 
 // Options tunes the ceremonies.
 type Options struct {
-	SessionTTL  time.Duration
-	DeviceLimit int
+	SessionTTL time.Duration
+	// ConditionalTTL is the lifetime of a conditional (autofill) sign-in
+	// challenge, which waits in a sign-in page the user may leave open;
+	// SessionTTL when zero.
+	ConditionalTTL time.Duration
+	DeviceLimit    int
 	// RetryWindow is how long after the first finish call on a session an
 	// identical one is answered with the first one's result; RetryWindow
 	// (the constant) when zero.
@@ -136,7 +140,7 @@ func (s *Service) RegisterBegin(ctx context.Context, req RegisterBeginRequest) (
 	}
 	// The session is sealed into the challenge: nothing is written.
 	challenge, err := s.newChallenge(&Session{Ceremony: Registration, UserID: user.ID, CorrelationID: correlationID,
-		Conditional: mediation == protocol.MediationConditional})
+		Conditional: mediation == protocol.MediationConditional}, s.opts.SessionTTL)
 	if err != nil {
 		return nil, err
 	}
@@ -331,6 +335,12 @@ func (s *Service) LoginBegin(ctx context.Context, req LoginBeginRequest) (*Begin
 		assertion *protocol.CredentialAssertion
 		user      *User
 	)
+	ttl := s.opts.SessionTTL
+	var opts []webauthn.LoginOption
+	if mediation == protocol.MediationConditional && s.opts.ConditionalTTL > 0 {
+		ttl = s.opts.ConditionalTTL
+		opts = append(opts, withTimeout(ttl))
+	}
 	if req.ObjectID != "" {
 		if err = checkObjectID(req.ObjectID); err != nil {
 			return nil, err
@@ -345,11 +355,11 @@ func (s *Service) LoginBegin(ctx context.Context, req LoginBeginRequest) (*Begin
 	// The session is sealed into the challenge: nothing is written, so a
 	// page load (every visit to the sign-in page, bots included) costs no
 	// storage at all.
-	challenge, err := s.newChallenge(&Session{Ceremony: Login, UserID: req.ObjectID, CorrelationID: correlationID})
+	challenge, err := s.newChallenge(&Session{Ceremony: Login, UserID: req.ObjectID, CorrelationID: correlationID}, ttl)
 	if err != nil {
 		return nil, err
 	}
-	opts := append(loginOptions(hints), webauthn.WithChallenge(challenge))
+	opts = append(append(loginOptions(hints), opts...), webauthn.WithChallenge(challenge))
 	if user == nil {
 		assertion, _, err = s.webauthn.BeginDiscoverableMediatedLogin(mediation, opts...)
 	} else {
@@ -863,6 +873,15 @@ func (s *Service) existingUser(ctx context.Context, id string) (*User, error) {
 		return nil, Errorf(CodeCredentialUnknown, "the user has no passkeys")
 	}
 	return user, err
+}
+
+// withTimeout sets the options' timeout, which the browser and the page
+// script read as the challenge's lifetime.
+func withTimeout(d time.Duration) webauthn.LoginOption {
+	return func(o *protocol.PublicKeyCredentialRequestOptions) error {
+		o.Timeout = int(d.Milliseconds())
+		return nil
+	}
 }
 
 // rejected maps a go-webauthn failure to credential_rejected (or

@@ -709,7 +709,7 @@ func mustDecode(t *testing.T, id string) []byte {
 	return b
 }
 
-// TestRetryAfterExpiry: B2C retries a finish 10 s after the first attempt;
+// TestRetryAfterExpiry: B2C retries a finish that took up to 30 s, twice;
 // when the first attempt was made in time, the retry gets the same success
 // even after the session expired, while a first attempt after expiry is
 // refused, and so is its retry.

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -121,6 +123,9 @@ func (b *b2c) render(p harnessPage) (string, error) {
 		return "", fmt.Errorf("GET /api/pages/%s from %s: Access-Control-Allow-Origin %q", p.file, b.origin, got)
 	}
 	var form strings.Builder
+	// B2C's self-asserted layout: its heading and intro, the page-level
+	// error, one li per claim, its buttons.
+	form.WriteString(`<div class="heading"><h1 role="heading">User Details</h1></div><div class="intro"><p>Please provide the following details.</p></div>`)
 	form.WriteString(`<form id="attributeVerification" onsubmit="return false"><div class="error pageLevel" aria-hidden="true" style="display:none"></div><ul>`)
 	for _, c := range p.claims {
 		fmt.Fprintf(&form, `<li class="TextBox"><div class="attrEntry"><label for="%[1]s">%[1]s</label><input id="%[1]s" class="textInput" type="text" value="%[2]s"></div></li>`,
@@ -144,15 +149,48 @@ setTimeout(function () {
 }, 50);
 </script>`
 	page := string(tmpl)
+	// B2C merges the template into its own page and inserts the template's
+	// scripts rather than letting the parser run them: defer keeps no
+	// order. The harness inserts them last to first, each a moment after
+	// the one before, so a script that needs another at load time fails.
+	var sources, tags []string
+	for _, m := range scriptTag.FindAllStringSubmatch(page, -1) {
+		if !strings.Contains(m[0], `data-preload="true"`) || !strings.Contains(m[0], `integrity="sha384-`) {
+			return "", fmt.Errorf("%s: script %s lacks data-preload=\"true\" or an integrity hash", p.file, m[1])
+		}
+		sources = append(sources, m[1])
+		tags = append(tags, m[0])
+	}
+	page = scriptTag.ReplaceAllString(page, "")
+	if !slices.Contains(sources, b.handler.URL+"/api/pages/passkey.js") {
+		return "", fmt.Errorf("%s does not load passkey.js from the handler:\n%s", p.file, tmpl)
+	}
+	slices.Reverse(tags)
+	tagsJSON, _ := json.Marshal(tags)
+	insert := `<script>
+(function () {
+  var tags = ` + string(tagsJSON) + `;
+  tags.forEach(function (tag, i) {
+    setTimeout(function () {
+      var t = document.createElement('template');
+      t.innerHTML = tag;
+      var s = document.createElement('script');
+      Array.prototype.forEach.call(t.content.firstChild.attributes, function (a) { s.setAttribute(a.name, a.value); });
+      document.head.appendChild(s);
+    }, 30 * i);
+  });
+})();
+</script>`
 	if p.pre != "" {
 		page = strings.Replace(page, "<head>", "<head><script>"+p.pre+"</script>", 1)
 	}
+	page = strings.Replace(page, "</head>", insert+"</head>", 1)
 	page = strings.Replace(page, "</body>", b2cScript+"</body>", 1)
-	if !strings.Contains(page, `src="`+b.handler.URL+`/api/pages/passkey.js" defer`) {
-		return "", fmt.Errorf("%s does not load passkey.js from the handler:\n%s", p.file, page)
-	}
 	return page, nil
 }
+
+// scriptTag is a template's script element with its source.
+var scriptTag = regexp.MustCompile(`<script src="([^"]+)"[^>]*></script>`) // the whole tag, with its integrity
 
 // open shows a page in the tab.
 func (b *b2c) open(tab context.Context, p harnessPage) {
@@ -202,6 +240,22 @@ func (b *b2c) mustCall(fn string, body map[string]any) map[string]any {
 		b.t.Fatalf("%s: %d %v", fn, status, out)
 	}
 	return out
+}
+
+// showError shows an error on the page the way B2C does when a validation
+// profile failed: the page, its DOM and values stay.
+func showError(t *testing.T, tab context.Context, message string) {
+	t.Helper()
+	js := fmt.Sprintf(`(function () {
+  var e = document.querySelector('#api .error.pageLevel');
+  e.textContent = %q;
+  e.style.display = 'block';
+  e.setAttribute('aria-hidden', 'false');
+  return true;
+})()`, message)
+	if _, err := chromedp.Run(tab, chromedp.Evaluate[bool](js)); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // waitText waits until the element's text is not empty and returns it.
@@ -267,8 +321,87 @@ func TestB2CPages(t *testing.T) {
 		}
 	})
 
+	t.Run("layout: phone and desktop, English and German", func(t *testing.T) {
+		noAutofill := `PublicKeyCredential.isConditionalMediationAvailable = function () { return Promise.resolve(false); };`
+		begin := b.mustCall("login-begin", map[string]any{"mediation": "conditional"})
+		list := b.mustCall("list-devices", map[string]any{"objectId": objectID})
+		// A second passkey with a long name, as a user may give it.
+		var devices []map[string]any
+		json.Unmarshal([]byte(list["devices"].(string)), &devices)
+		devices = append(devices, map[string]any{"id": "AAAAAAAAAAAAAAAAAAAAAA", "name": "Arbeitslaptop im Büro, zweiter Stock (Windows Hello)",
+			"authenticator": "Google Password Manager", "createdAt": "2026-11-02T09:14:00Z", "lastUsedAt": "2026-11-30T17:40:00Z", "backupState": true})
+		raw, _ := json.Marshal(devices)
+		list["devices"] = string(raw)
+		titles := map[string]map[string]string{
+			"en": {"passkey-register.html": "Sign in faster with a passkey", "passkey-signin.html": "Sign in with a passkey", "passkey-manage.html": "Your passkeys"},
+			"de": {"passkey-register.html": "Schneller anmelden mit einem Passkey", "passkey-signin.html": "Mit einem Passkey anmelden", "passkey-manage.html": "Ihre Passkeys"},
+		}
+		pagesFor := func(locale string) []harnessPage {
+			return []harnessPage{
+				{file: "passkey-register.html", claims: []claim{{"passkeyAction", ""}, {"passkeyLocale", locale}}},
+				{file: "passkey-signin.html", pre: noAutofill, claims: []claim{{"signInName", ""}, {"passkeyOptions", begin["options"].(string)},
+					{"passkeyCredential", ""}, {"passkeyAction", ""}, {"passkeyLocale", locale}}},
+				{file: "passkey-manage.html", claims: []claim{{"passkeyDevices", list["devices"].(string)}, {"passkeyAction", ""},
+					{"passkeyCredentialId", ""}, {"passkeyDeviceName", ""}, {"passkeyLocale", locale}}},
+			}
+		}
+		defer chromedp.Do(tab, chromedp.EmulateViewport(1280, 800))
+		for _, width := range []int64{390, 1280} {
+			for _, lang := range []string{"en", "de"} {
+				for _, p := range pagesFor(lang) {
+					t.Run(fmt.Sprintf("%s %dpx %s", p.file, width, lang), func(t *testing.T) {
+						if err := chromedp.Do(tab, chromedp.EmulateViewport(width, 844)); err != nil {
+							t.Fatal(err)
+						}
+						b.open(tab, p)
+						waitText(t, tab, "#passkey-actions")
+						var got struct {
+							Lang, Title string
+							Overflow    []string
+							Primaries   int
+							B2CHeading  bool
+						}
+						js := `(function () {
+  const w = window.innerWidth, out = {Lang: document.documentElement.lang, Title: document.title, Overflow: [], Primaries: 0, B2CHeading: false};
+  if (document.documentElement.scrollWidth > w) out.Overflow.push('document ' + document.documentElement.scrollWidth);
+  for (const e of document.querySelectorAll('body *')) {
+    const r = e.getBoundingClientRect();
+    if (r.width && r.right > w + 0.5) out.Overflow.push((e.id || e.className || e.tagName) + ' ' + Math.round(r.right));
+    const visible = r.width > 0 && getComputedStyle(e).visibility !== 'hidden';
+    if (visible && e.tagName === 'BUTTON' && getComputedStyle(e).backgroundColor === 'rgb(0, 103, 184)') out.Primaries++;
+  }
+  const h = document.querySelector('#api .heading');
+  out.B2CHeading = !!h && h.getBoundingClientRect().height > 0;
+  return JSON.stringify(out);
+})()`
+						raw, err := chromedp.Run(tab, chromedp.Evaluate[string](js))
+						if err != nil {
+							t.Fatal(err)
+						}
+						json.Unmarshal([]byte(raw), &got)
+						if got.Lang != lang || got.Title != titles[lang][p.file] {
+							t.Errorf("lang %q, title %q; want %q, %q", got.Lang, got.Title, lang, titles[lang][p.file])
+						}
+						if len(got.Overflow) > 0 {
+							t.Errorf("wider than the %d px viewport: %v", width, got.Overflow)
+						}
+						if got.Primaries != 1 {
+							t.Errorf("%d primary actions, want 1", got.Primaries)
+						}
+						if got.B2CHeading {
+							t.Error("B2C's User Details heading is shown")
+						}
+					})
+				}
+			}
+		}
+	})
+
 	signIn := func(t *testing.T, begin map[string]any, s submission, named bool) {
 		t.Helper()
+		if !named && s.Claims["passkeyAction"] != "passkey" {
+			t.Errorf("a credential was posted with passkeyAction %q, want passkey", s.Claims["passkeyAction"])
+		}
 		body := map[string]any{"credential": s.Claims["passkeyCredential"]}
 		if named {
 			body["objectId"] = objectID
@@ -282,15 +415,22 @@ func TestB2CPages(t *testing.T) {
 	t.Run("named sign-in", func(t *testing.T) {
 		begin := b.mustCall("login-begin", map[string]any{"objectId": objectID})
 		b.open(tab, harnessPage{file: "passkey-signin.html", claims: []claim{
-			{"passkeyOptions", begin["options"].(string)}, {"passkeyCredential", ""}, {"passkeyLocale", "en"}}})
+			{"passkeyReadOnlyEmail", "alice@contoso.com"}, {"passkeyOptions", begin["options"].(string)}, {"passkeyCredential", ""}, {"passkeyLocale", "en"}}})
+		if got := waitText(t, tab, ".passkey-intro"); got != "Use a passkey of alice@contoso.com." {
+			t.Errorf("the named page says %q, not which account", got)
+		}
 		signIn(t, begin, b.submitted(tab), true)
+		shown, _ := chromedp.Run(tab, chromedp.Evaluate[bool](`getComputedStyle(document.getElementById('continue')).display !== 'none'`))
+		if shown {
+			t.Error("the named passkey page shows B2C's Continue")
+		}
 	})
 
 	t.Run("usernameless button", func(t *testing.T) {
 		begin := b.mustCall("login-begin", map[string]any{"mediation": "conditional"})
 		// A browser without autofill for passkeys: the button is the way.
 		b.open(tab, harnessPage{file: "passkey-signin.html", pre: `PublicKeyCredential.isConditionalMediationAvailable = function () { return Promise.resolve(false); };`,
-			claims: []claim{{"signInName", ""}, {"passkeyOptions", begin["options"].(string)}, {"passkeyCredential", ""}, {"passkeyLocale", "en"}}})
+			claims: []claim{{"signInName", ""}, {"passkeyOptions", begin["options"].(string)}, {"passkeyCredential", ""}, {"passkeyAction", ""}, {"passkeyLocale", "en"}}})
 		if got := waitText(t, tab, "#passkey-usernameless"); got != "Sign in with a passkey" {
 			t.Errorf("button %q", got)
 		}
@@ -303,13 +443,79 @@ func TestB2CPages(t *testing.T) {
 		// Chromium's virtual environment answers a conditional request at
 		// once with the discoverable credential it holds (no chooser).
 		b.open(tab, harnessPage{file: "passkey-signin.html", claims: []claim{
-			{"signInName", ""}, {"passkeyOptions", begin["options"].(string)}, {"passkeyCredential", ""}, {"passkeyLocale", "en"}}})
+			{"signInName", ""}, {"passkeyOptions", begin["options"].(string)}, {"passkeyCredential", ""}, {"passkeyAction", ""}, {"passkeyLocale", "en"}}})
 		s := b.submitted(tab)
 		ac, err := chromedp.Run(tab, chromedp.Evaluate[string](`document.getElementById('signInName').getAttribute('autocomplete')`))
 		if err != nil || ac != "username webauthn" {
 			t.Errorf("signInName autocomplete %q (%v)", ac, err)
 		}
 		signIn(t, begin, s, false)
+	})
+
+	noAutofill := `PublicKeyCredential.isConditionalMediationAvailable = function () { return Promise.resolve(false); };`
+
+	t.Run("refused passkey: the button asks for a fresh challenge", func(t *testing.T) {
+		begin := b.mustCall("login-begin", map[string]any{"mediation": "conditional"})
+		b.open(tab, harnessPage{file: "passkey-signin.html", pre: noAutofill, claims: []claim{
+			{"signInName", ""}, {"passkeyOptions", begin["options"].(string)}, {"passkeyCredential", ""}, {"passkeyAction", ""}, {"passkeyLocale", "en"}}})
+		click(t, tab, "#passkey-usernameless")
+		if s := b.submitted(tab); s.Claims["passkeyAction"] != "passkey" {
+			t.Fatalf("first submit %v", s.Claims)
+		}
+		// The service refused it (say the passkey was removed there): B2C
+		// shows why on the same page; the challenge is spent.
+		showError(t, tab, "This passkey is not registered for your account.")
+		focused, _ := chromedp.Run(tab, chromedp.Poll[string](`document.activeElement && document.activeElement.id === 'passkey-usernameless' && 'yes'`,
+			chromedp.WithPollingInterval(20*time.Millisecond)))
+		if focused != "yes" {
+			t.Errorf("focus is not on the button after the error")
+		}
+		click(t, tab, "#passkey-usernameless")
+		if s := b.submitted(tab); s.Claims["passkeyAction"] != "renew" {
+			t.Fatalf("after a refusal the button submitted %v, want passkeyAction renew", s.Claims)
+		}
+	})
+
+	t.Run("idle page: the button asks for a fresh challenge", func(t *testing.T) {
+		begin := b.mustCall("login-begin", map[string]any{"mediation": "conditional"})
+		var o map[string]any
+		json.Unmarshal([]byte(begin["options"].(string)), &o)
+		o["publicKey"].(map[string]any)["timeout"] = 5500 // expired 0.5 s after load
+		short, _ := json.Marshal(o)
+		b.open(tab, harnessPage{file: "passkey-signin.html", pre: noAutofill, claims: []claim{
+			{"signInName", ""}, {"passkeyOptions", string(short)}, {"passkeyCredential", ""}, {"passkeyAction", ""}, {"passkeyLocale", "en"}}})
+		waitText(t, tab, "#passkey-usernameless")
+		chromedp.Do(tab, chromedp.Sleep(time.Second))
+		click(t, tab, "#passkey-usernameless")
+		if s := b.submitted(tab); s.Claims["passkeyAction"] != "renew" {
+			t.Fatalf("an expired page's button submitted %v, want passkeyAction renew", s.Claims)
+		}
+	})
+
+	t.Run("named way after a refusal, and an empty submit in German", func(t *testing.T) {
+		begin := b.mustCall("login-begin", map[string]any{"mediation": "conditional"})
+		b.open(tab, harnessPage{file: "passkey-signin.html", pre: noAutofill, claims: []claim{
+			{"signInName", ""}, {"passkeyOptions", begin["options"].(string)}, {"passkeyCredential", ""}, {"passkeyAction", ""}, {"passkeyLocale", "de-CH"}}})
+		waitText(t, tab, "#passkey-usernameless")
+		click(t, tab, "#continue")
+		if got := waitText(t, tab, "#passkey-status.passkey-error"); got != "Bitte geben Sie Ihre E-Mail-Adresse ein." {
+			t.Errorf("empty submit: %q", got)
+		}
+		focused, _ := chromedp.Run(tab, chromedp.Evaluate[string](`document.activeElement.id`))
+		if focused != "signInName" {
+			t.Errorf("focus on %q after an empty submit, want signInName", focused)
+		}
+		kind, _ := chromedp.Run(tab, chromedp.Evaluate[string](`document.getElementById('signInName').type`))
+		if kind != "email" {
+			t.Errorf("the e-mail field is of type %q", kind)
+		}
+		if err := chromedp.Do(tab, chromedp.SendKeys("#signInName", "alice@contoso.com")); err != nil {
+			t.Fatal(err)
+		}
+		click(t, tab, "#continue")
+		if s := b.submitted(tab); s.Claims["passkeyAction"] != "name" || s.Claims["signInName"] != "alice@contoso.com" {
+			t.Fatalf("named submit %v", s.Claims)
+		}
 	})
 
 	t.Run("refused in German, then back", func(t *testing.T) {
@@ -319,7 +525,7 @@ func TestB2CPages(t *testing.T) {
 		options := strings.ReplaceAll(begin["options"].(string), credentialID, "AAAAAAAAAAAAAAAAAAAAAA")
 		b.open(tab, harnessPage{file: "passkey-signin.html", claims: []claim{
 			{"passkeyOptions", options}, {"passkeyCredential", ""}, {"passkeyLocale", "de-CH"}}})
-		want := "Die Passkey-Anfrage wurde abgebrochen oder ist abgelaufen."
+		want := "Es wurde kein Passkey verwendet. Hat dieses Gerät keinen, nutzen Sie einen auf einem anderen Gerät oder melden Sie sich anders an."
 		if got := waitText(t, tab, "#passkey-status.passkey-error"); got != want {
 			t.Errorf("message %q, want %q", got, want)
 		}
@@ -348,7 +554,12 @@ func TestB2CPages(t *testing.T) {
 	t.Run("manage: rename", func(t *testing.T) {
 		list := b.mustCall("list-devices", map[string]any{"objectId": objectID})
 		b.open(tab, harnessPage{file: "passkey-manage.html", claims: []claim{
-			{"passkeyDevices", list["devices"].(string)}, {"passkeyAction", ""}, {"passkeyCredentialId", ""}, {"passkeyDeviceName", ""}, {"passkeyLocale", "it"}}})
+			{"passkeyDevices", list["devices"].(string)}, {"passkeyAction", ""}, {"passkeyCredentialId", ""}, {"passkeyDeviceName", ""},
+			{"passkeyLastRound", "true"}, {"passkeyLocale", "it"}}})
+		if got := waitText(t, tab, ".passkey-intro"); got != "Questa è l'ultima modifica di questa visita. Per farne altre, riapri le tue passkey." {
+			t.Errorf("the last page of the visit says %q", got)
+		}
+		hiddenClaims(t, tab, "passkeyLastRound")
 		if got := waitText(t, tab, "#passkey-rename-0"); got != "Rinomina" {
 			t.Errorf("rename button %q", got)
 		}
@@ -379,10 +590,14 @@ func TestB2CPages(t *testing.T) {
 
 	t.Run("manage: remove and add", func(t *testing.T) {
 		list := b.mustCall("list-devices", map[string]any{"objectId": objectID})
-		manage := harnessPage{file: "passkey-manage.html", pre: `window.confirm = function () { return true; };`, claims: []claim{
+		manage := harnessPage{file: "passkey-manage.html", pre: `window.confirm = function () { throw new Error('confirm() used'); };`, claims: []claim{
 			{"passkeyDevices", list["devices"].(string)}, {"passkeyAction", ""}, {"passkeyCredentialId", ""}, {"passkeyDeviceName", ""}, {"passkeyLocale", "en"}}}
 		b.open(tab, manage)
 		click(t, tab, "#passkey-remove-0")
+		// Asked on the card, not in a browser dialog; Keep goes back.
+		click(t, tab, "#passkey-keep")
+		click(t, tab, "#passkey-remove-0")
+		click(t, tab, "#passkey-remove-confirm")
 		if s := b.submitted(tab); s.Claims["passkeyAction"] != "delete" || s.Claims["passkeyCredentialId"] != credentialID {
 			t.Fatalf("remove submitted %v", s.Claims)
 		}

@@ -9,6 +9,7 @@
  * refused with credential_unknown the unknown credential. #signals lists
  * each signal and whether the browser has it.
  */
+/* global Passkeys -- passkey.js */
 (function () {
   'use strict';
   const $ = (id) => document.getElementById(id);
@@ -20,7 +21,7 @@
     li.dataset.signal = name;
     li.dataset.made = String(made);
     li.dataset.argument = JSON.stringify(argument);
-    li.textContent = name + (made ? '' : ' (not supported by this browser)') + ': ' + JSON.stringify(argument);
+    li.textContent = `${name + (made ? '' : ' (not supported by this browser)')  }: ${  JSON.stringify(argument)}`;
     $('signals').appendChild(li);
   }
 
@@ -44,7 +45,7 @@
         return accepted(res);
       case 'rename-device': {
         const name = $('userName').value;
-        const argument = { rpId: res.rpId, userId: res.userHandle, name: name, displayName: name };
+        const argument = { rpId: res.rpId, userId: res.userHandle, name, displayName: name };
         return send('signalCurrentUserDetails', argument, () => L.signalCurrentUserDetails(res, name, name));
       }
     }
@@ -55,7 +56,7 @@
     let credentialId;
     try { credentialId = JSON.parse(body.credential).id; } catch (e) { return; }
     const rpId = (lastRequestOptions && lastRequestOptions.rpId) || location.hostname;
-    return send('signalUnknownCredential', { rpId: rpId, credentialId: credentialId },
+    return send('signalUnknownCredential', { rpId, credentialId },
       () => L.signalUnknownCredential(rpId, credentialId));
   }
 
@@ -91,7 +92,7 @@
     const apiKey = $('apiKey').value;
     try {
       const begin = await Passkeys.call('', 'register-begin',
-        { objectId: objectId, userName: userName, displayName: userName, mediation: 'conditional', locale: locale }, apiKey);
+        { objectId, userName, displayName: userName, mediation: 'conditional', locale }, apiKey);
       if (!begin.options) return upgradeStatus('none', 'No passkey added: the account has as many passkeys as allowed.');
       if (!(await L.conditionalCreateAvailable())) {
         $('offer').hidden = false;
@@ -101,10 +102,10 @@
       try {
         credential = await L.upgrade(begin.options);
       } catch (e) {
-        return upgradeStatus('declined', 'The browser added no passkey (' + (e && e.name) + '); signed in with the password only.');
+        return upgradeStatus('declined', `The browser added no passkey (${  e && e.name  }); signed in with the password only.`);
       }
-      const res = await Passkeys.call('', 'register-finish', { objectId: objectId, credential: credential, locale: locale }, apiKey);
-      upgradeStatus('upgraded', 'Passkey "' + res.deviceName + '" added without a dialog.');
+      const res = await Passkeys.call('', 'register-finish', { objectId, credential, locale }, apiKey);
+      upgradeStatus('upgraded', `Passkey "${  res.deviceName  }" added without a dialog.`);
       $('listDevices').click();
     } catch (err) {
       upgradeStatus('error', (err && (err.userMessage || err.message)) || 'failed');
@@ -123,7 +124,7 @@
     };
     const caps = await L.capabilities();
     const known = ['conditionalCreate', 'conditionalGet', 'signalAllAcceptedCredentials', 'signalCurrentUserDetails', 'signalUnknownCredential']
-      .map((k) => k + ': ' + (caps[k] === true ? 'yes' : 'no'));
+      .map((k) => `${k  }: ${  caps[k] === true ? 'yes' : 'no'}`);
     $('capabilities').textContent = known.join(', ');
   });
 })();

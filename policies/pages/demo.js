@@ -1,19 +1,20 @@
 /* demo.js: wires the demo page's buttons to the functions and passkey.js. */
+/* global Passkeys -- passkey.js */
 (function () {
   'use strict';
-  var $ = function (id) { return document.getElementById(id); };
-  var base = '';
+  const $ = function (id) { return document.getElementById(id); };
+  const base = '';
   // action names what the page is doing; seq counts the messages shown.
   // Both are mirrored on #status (data-action, data-seq, data-state
   // busy|ok|error, data-code) so a test can wait for an outcome.
-  var action = '', seq = 0;
+  let action = '', seq = 0;
   // locale is the browser's language, as B2C's {Culture:RFC5646} would be:
   // sent with every call for userMessage and used for passkey.js's own
   // messages, so that one page speaks one language.
-  var locale = navigator.language || 'en';
+  const locale = navigator.language || 'en';
 
   function show(text, state, data) {
-    var status = $('status');
+    const status = $('status');
     status.textContent = text;
     status.className = state === 'error' ? 'error' : '';
     status.dataset.state = state || 'ok';
@@ -25,7 +26,7 @@
   }
 
   function fail(err) {
-    if (err && err.userMessage) return show(err.userMessage + ' (' + err.code + ')', 'error', err);
+    if (err && err.userMessage) return show(`${err.userMessage  } (${  err.code  })`, 'error', err);
     show(Passkeys.message(err && err.kind, locale), 'error', { kind: err && err.kind, detail: String(err && err.message) });
   }
 
@@ -51,68 +52,68 @@
   function register() {
     show(Passkeys.message('working', locale), 'busy');
     return api('register-begin', { objectId: objectId(), userName: $('userName').value, displayName: $('userName').value })
-      .then(function (begin) { return Passkeys.register(begin.options); })
-      .then(function (credential) {
-        var body = { objectId: objectId(), credential: credential };
+      .then((begin) => { return Passkeys.register(begin.options); })
+      .then((credential) => {
+        const body = { objectId: objectId(), credential };
         if ($('deviceName').value) body.deviceName = $('deviceName').value;
         return api('register-finish', body);
       })
-      .then(function (res) {
-        return listDevices().then(function () {
-          show('Registered "' + res.deviceName + '" (' + res.deviceCount + ' in all).', 'ok', res);
+      .then((res) => {
+        return listDevices().then(() => {
+          show(`Registered "${  res.deviceName  }" (${  res.deviceCount  } in all).`, 'ok', res);
         });
       });
   }
 
   function login(named, mediation, signal) {
-    var begin = {};
+    const begin = {};
     if (named) begin.objectId = objectId();
     if (mediation) begin.mediation = mediation;
     if (!mediation) show(Passkeys.message('working', locale), 'busy');
     return api('login-begin', begin)
-      .then(function (res) { return Passkeys.signIn(res.options, { signal: signal }); })
-      .then(function (credential) {
-        var finish = { credential: credential };
+      .then((res) => { return Passkeys.signIn(res.options, { signal }); })
+      .then((credential) => {
+        const finish = { credential };
         if (named) finish.objectId = objectId();
         return api('login-finish', finish);
       })
-      .then(function (res) {
+      .then((res) => {
         setObjectId(res.objectId);
-        show('Signed in as ' + res.objectId + ' with "' + res.deviceName + '".', 'ok', res);
+        show(`Signed in as ${  res.objectId  } with "${  res.deviceName  }".`, 'ok', res);
       });
   }
 
   function listDevices() {
-    return api('list-devices', { objectId: objectId() }).then(function (res) {
-      var rows = $('devices');
+    return api('list-devices', { objectId: objectId() }).then((res) => {
+      const rows = $('devices');
       rows.textContent = '';
-      JSON.parse(res.devices).forEach(function (d) {
-        var tr = document.createElement('tr');
+      JSON.parse(res.devices).forEach((d) => {
+        const tr = document.createElement('tr');
         tr.dataset.id = d.id;
-        [d.name, d.authenticator || d.aaguid, d.backupState ? 'yes' : 'no', d.lastUsedAt].forEach(function (text) {
-          var td = document.createElement('td');
+        [d.name, d.authenticator || d.aaguid, d.backupState ? 'yes' : 'no', d.lastUsedAt].forEach((text) => {
+          const td = document.createElement('td');
           td.textContent = text;
           tr.appendChild(td);
         });
-        var actions = document.createElement('td');
-        var rename = document.createElement('button');
+        const actions = document.createElement('td');
+        const rename = document.createElement('button');
         rename.textContent = 'Rename';
         rename.className = 'rename';
-        rename.onclick = run('rename', function () {
-          var name = prompt('New name', d.name);
+        rename.onclick = run('rename', () => {
+          const name = prompt('New name', d.name);
           if (!name) return Promise.resolve();
           return api('rename-device', { objectId: objectId(), credentialId: d.id, deviceName: name })
-            .then(function (r) {
-              return listDevices().then(function () { show('Renamed to "' + r.deviceName + '".', 'ok', r); });
+            .then((r) => {
+              return listDevices().then(() => { show(`Renamed to "${  r.deviceName  }".`, 'ok', r); });
             });
         });
-        var remove = document.createElement('button');
+        const remove = document.createElement('button');
         remove.textContent = 'Delete';
         remove.className = 'delete';
-        remove.onclick = run('delete', function () {
+        remove.onclick = run('delete', () => {
           return api('delete-device', { objectId: objectId(), credentialId: d.id })
-            .then(function (r) {
-              return listDevices().then(function () { show('Deleted; ' + r.deviceCount + ' left.', 'ok', r); });
+            .then((r) => {
+              return listDevices().then(() => { show(`Deleted; ${  r.deviceCount  } left.`, 'ok', r); });
             });
         });
         actions.append(rename, remove);
@@ -128,17 +129,18 @@
   // user picks a passkey; it is restarted after every other ceremony. The
   // page address ?autofill=off turns it off. The field's data-autofill says
   // where it stands: off, unsupported, pending, done or aborted.
-  var autofill, autofillOff = /[?&]autofill=off(&|$)/.test(location.search);
+  let autofill;
+  const autofillOff = /[?&]autofill=off(&|$)/.test(location.search);
   function startAutofill() {
     if (autofill) autofill.abort();
-    var field = $('signInName');
+    const field = $('signInName');
     if (autofillOff) {
       field.dataset.autofill = 'off';
       return;
     }
     autofill = new AbortController();
-    var signal = autofill.signal;
-    Passkeys.conditionalSupported().then(function (ok) {
+    const signal = autofill.signal;
+    Passkeys.conditionalSupported().then((ok) => {
       if (signal.aborted) return;
       if (!ok) {
         field.dataset.autofill = 'unsupported';
@@ -146,9 +148,9 @@
       }
       action = 'autofill';
       field.dataset.autofill = 'pending';
-      login(false, 'conditional', signal).then(function () {
+      login(false, 'conditional', signal).then(() => {
         field.dataset.autofill = 'done';
-      }, function (err) {
+      }, (err) => {
         field.dataset.autofill = signal.aborted ? 'aborted' : 'done';
         if (!signal.aborted) fail(err);
       });
@@ -166,19 +168,19 @@
   }
 
   function listAction() {
-    return listDevices().then(function (res) {
-      show(res.deviceCount + ' passkey(s).', 'ok', res);
+    return listDevices().then((res) => {
+      show(`${res.deviceCount  } passkey(s).`, 'ok', res);
     });
   }
 
-  document.addEventListener('DOMContentLoaded', function () {
+  document.addEventListener('DOMContentLoaded', () => {
     $('objectId').value = localStorage.getItem('passkeys-demo-objectId') || '';
     if (!$('objectId').value) newObjectId();
     $('objectId').onchange = function () { localStorage.setItem('passkeys-demo-objectId', objectId()); };
     $('newUser').onclick = newObjectId;
     $('register').onclick = run('register', register);
-    $('loginNamed').onclick = run('login-named', function () { return login(true); });
-    $('loginUsernameless').onclick = run('login-usernameless', function () { return login(false); });
+    $('loginNamed').onclick = run('login-named', () => { return login(true); });
+    $('loginUsernameless').onclick = run('login-usernameless', () => { return login(false); });
     $('listDevices').onclick = run('list', listAction);
     if (!Passkeys.supported()) show(Passkeys.message('unsupported', locale), 'error');
     startAutofill();

@@ -7,7 +7,14 @@ package pages
 
 import "embed"
 
-// Files are the pages and scripts, served by the handler as they are.
+// Files are the templates and scripts; internal/pages renders and serves
+// the templates and the files they load.
 //
 //go:embed *.html *.js *.css
 var Files embed.FS
+
+// Demo is the demo page and its scripts, served at / when the demo page
+// is on (PASSKEY_DEMO_PAGE).
+//
+//go:embed index.html demo.js demo-lifecycle.js passkey.js passkey-lifecycle.js
+var Demo embed.FS

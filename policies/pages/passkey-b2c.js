@@ -13,143 +13,42 @@
 (function (global) {
   'use strict';
 
-  var texts = {
-    en: {
-      registerTitle: 'Sign in faster with a passkey',
-      registerIntro: 'A passkey lets you sign in with your fingerprint, face or screen lock instead of a password.',
-      create: 'Create a passkey',
-      skip: 'Not now',
-      signinTitle: 'Sign in with a passkey',
-      signinIntro: 'Pick your passkey in the suggestions of the email field, use the button, or enter your email address and continue.',
-      signinNamedIntro: 'Use the passkey of your account.',
-      usernameless: 'Sign in with a passkey',
-      named: 'Use my passkey',
-      manageTitle: 'Your passkeys',
-      none: 'You have no passkeys yet.',
-      add: 'Add a passkey',
-      rename: 'Rename',
-      save: 'Save',
-      remove: 'Remove',
-      confirmRemove: 'Remove the passkey "{0}"? You can no longer sign in with it.',
-      done: 'Done',
-      name: 'Name',
-      authenticator: 'Authenticator',
-      created: 'Created',
-      lastUsed: 'Last used',
-      synced: 'Synced',
-      yes: 'yes',
-      no: 'no'
-    },
-    de: {
-      registerTitle: 'Schneller anmelden mit einem Passkey',
-      registerIntro: 'Mit einem Passkey melden Sie sich per Fingerabdruck, Gesicht oder Bildschirmsperre an statt mit einem Passwort.',
-      create: 'Passkey erstellen',
-      skip: 'Jetzt nicht',
-      signinTitle: 'Mit einem Passkey anmelden',
-      signinIntro: 'Wählen Sie Ihren Passkey in den Vorschlägen des E-Mail-Felds, nutzen Sie die Schaltfläche oder geben Sie Ihre E-Mail-Adresse ein und fahren Sie fort.',
-      signinNamedIntro: 'Verwenden Sie den Passkey Ihres Kontos.',
-      usernameless: 'Mit einem Passkey anmelden',
-      named: 'Meinen Passkey verwenden',
-      manageTitle: 'Ihre Passkeys',
-      none: 'Sie haben noch keine Passkeys.',
-      add: 'Passkey hinzufügen',
-      rename: 'Umbenennen',
-      save: 'Speichern',
-      remove: 'Entfernen',
-      confirmRemove: 'Den Passkey „{0}“ entfernen? Sie können sich damit nicht mehr anmelden.',
-      done: 'Fertig',
-      name: 'Name',
-      authenticator: 'Authenticator',
-      created: 'Erstellt',
-      lastUsed: 'Zuletzt verwendet',
-      synced: 'Synchronisiert',
-      yes: 'ja',
-      no: 'nein'
-    },
-    fr: {
-      registerTitle: 'Connectez-vous plus vite avec une clé d\'accès',
-      registerIntro: 'Une clé d\'accès vous permet de vous connecter avec votre empreinte, votre visage ou le verrouillage de l\'écran au lieu d\'un mot de passe.',
-      create: 'Créer une clé d\'accès',
-      skip: 'Pas maintenant',
-      signinTitle: 'Se connecter avec une clé d\'accès',
-      signinIntro: 'Choisissez votre clé d\'accès dans les suggestions du champ e-mail, utilisez le bouton ou saisissez votre adresse e-mail et continuez.',
-      signinNamedIntro: 'Utilisez la clé d\'accès de votre compte.',
-      usernameless: 'Se connecter avec une clé d\'accès',
-      named: 'Utiliser ma clé d\'accès',
-      manageTitle: 'Vos clés d\'accès',
-      none: 'Vous n\'avez pas encore de clé d\'accès.',
-      add: 'Ajouter une clé d\'accès',
-      rename: 'Renommer',
-      save: 'Enregistrer',
-      remove: 'Supprimer',
-      confirmRemove: 'Supprimer la clé d\'accès « {0} » ? Vous ne pourrez plus vous connecter avec elle.',
-      done: 'Terminé',
-      name: 'Nom',
-      authenticator: 'Authentificateur',
-      created: 'Créée',
-      lastUsed: 'Dernière utilisation',
-      synced: 'Synchronisée',
-      yes: 'oui',
-      no: 'non'
-    },
-    it: {
-      registerTitle: 'Accedi più velocemente con una passkey',
-      registerIntro: 'Una passkey ti permette di accedere con impronta, volto o blocco schermo invece che con una password.',
-      create: 'Crea una passkey',
-      skip: 'Non ora',
-      signinTitle: 'Accedi con una passkey',
-      signinIntro: 'Scegli la tua passkey tra i suggerimenti del campo e-mail, usa il pulsante oppure inserisci il tuo indirizzo e-mail e continua.',
-      signinNamedIntro: 'Usa la passkey del tuo account.',
-      usernameless: 'Accedi con una passkey',
-      named: 'Usa la mia passkey',
-      manageTitle: 'Le tue passkey',
-      none: 'Non hai ancora passkey.',
-      add: 'Aggiungi una passkey',
-      rename: 'Rinomina',
-      save: 'Salva',
-      remove: 'Rimuovi',
-      confirmRemove: 'Rimuovere la passkey «{0}»? Non potrai più accedere con essa.',
-      done: 'Fatto',
-      name: 'Nome',
-      authenticator: 'Autenticatore',
-      created: 'Creata',
-      lastUsed: 'Ultimo uso',
-      synced: 'Sincronizzata',
-      yes: 'sì',
-      no: 'no'
-    }
-  };
 
-  var P = global.Passkeys;
-  var hidden = ['passkeyOptions', 'passkeyCredential', 'passkeyAction', 'passkeyCredentialId',
-    'passkeyDeviceName', 'passkeyDevices', 'passkeyLocale'];
+  // passkey.js may run after this script (B2C inserts the template's
+  // scripts into its page, where defer keeps no order): Passkeys is looked
+  // up when the page starts, and the start waits for it.
+  let P = null;
+  const hidden = ['passkeyOptions', 'passkeyCredential', 'passkeyAction', 'passkeyCredentialId',
+    'passkeyDeviceName', 'passkeyDevices', 'passkeyLastRound', 'passkeyLocale'];
 
   function $(id) { return document.getElementById(id); }
 
   function locale() {
-    var el = $('passkeyLocale');
+    const el = $('passkeyLocale');
     return (el && el.value) || document.documentElement.lang || '';
   }
 
-  function t(key) { return texts[P.language(locale())][key]; }
+  function t(key) { return P.text(key, locale()); }
 
   function el(tag, attrs, text) {
-    var e = document.createElement(tag);
-    for (var k in attrs || {}) e.setAttribute(k, attrs[k]);
+    const e = document.createElement(tag);
+    for (const k in attrs || {}) e.setAttribute(k, attrs[k]);
     if (text != null) e.textContent = text;
     return e;
   }
 
-  function button(id, label, onClick, primary) {
-    var b = el('button', { id: id, type: 'button', 'class': primary ? 'passkey-primary' : 'passkey-secondary' }, label);
+  function button(id, label, onClick, primary, extra) {
+    const cls = `${primary ? 'passkey-primary' : 'passkey-secondary'}${extra ? ` ${extra}` : ''}`;
+    const b = el('button', { id, type: 'button', 'class': cls }, label);
     b.addEventListener('click', onClick);
     return b;
   }
 
+
   // setClaim writes a claim input the way typing would, so B2C's own
   // script sees the value.
   function setClaim(id, value) {
-    var input = $(id);
+    const input = $(id);
     if (!input) return;
     input.value = value;
     input.dispatchEvent(new Event('input', { bubbles: true }));
@@ -160,14 +59,14 @@
 
   // hideClaim hides a claim's row (B2C wraps each claim in an li).
   function hideClaim(id) {
-    var input = $(id);
+    const input = $(id);
     if (!input) return;
-    var row = input.closest('li') || input.parentNode;
+    const row = input.closest('li') || input.parentNode;
     row.style.display = 'none';
     row.setAttribute('aria-hidden', 'true');
   }
 
-  var ui, status, actions;
+  let ui, status, actions;
 
   function say(text, isError) {
     status.textContent = text || '';
@@ -176,21 +75,21 @@
 
   function setActions(list) {
     actions.textContent = '';
-    list.forEach(function (b) { actions.appendChild(b); });
+    list.forEach((b) => { actions.appendChild(b); });
   }
 
   // goBack leaves the page the B2C way: its cancel button returns to the
   // application; without one, the browser's history.
   function goBack() {
-    var cancel = $('cancel');
+    const cancel = $('cancel');
     if (cancel) cancel.click(); else global.history.back();
   }
 
   // fail shows why a ceremony did not complete and what the user can do.
   function fail(err, retry, other) {
-    var kind = (err && err.kind) || 'failed';
+    const kind = (err && err.kind) || 'failed';
     say(P.message(kind, locale()), true);
-    var list = [];
+    const list = [];
     if (retry && kind !== 'unsupported') list.push(button('passkey-retry', P.message('retry', locale()), retry, true));
     list.push(other || button('passkey-back', P.message('back', locale()), goBack));
     setActions(list);
@@ -205,7 +104,7 @@
 
   function registerPage() {
     header(t('registerTitle'), t('registerIntro'));
-    var skip = button('passkey-skip', t('skip'), function () {
+    const skip = button('passkey-skip', t('skip'), () => {
       if ($('passkeyAction')) setClaim('passkeyAction', 'skip');
       setClaim('passkeyCredential', '');
       submit();
@@ -213,23 +112,23 @@
     if (!$('passkeyOptions')) {
       // Offer: the policy asks the service for options when the action is add.
       if (!P.supported()) return fail(new P.PasskeyError('unsupported'), null, skip);
-      setActions([button('passkey-create', t('create'), function () {
+      setActions([button('passkey-create', t('create'), () => {
         setClaim('passkeyAction', 'add');
         submit();
       }, true), skip]);
       return;
     }
-    var run = function () {
+    const run = function () {
       say(P.message('working', locale()));
       setActions([]);
-      P.register($('passkeyOptions').value).then(function (credential) {
+      P.register($('passkeyOptions').value).then((credential) => {
         setClaim('passkeyCredential', credential);
         submit();
         // Should the service refuse it, B2C shows why above; a challenge is
         // used once, so the way on is without a passkey.
         say('');
         setActions([skip]);
-      }, function (err) { fail(err, run, skip); });
+      }, (err) => { fail(err, run, skip); });
     };
     if (!P.supported()) return fail(new P.PasskeyError('unsupported'), null, skip);
     setActions([button('passkey-create', t('create'), run, true), skip]);
@@ -239,26 +138,29 @@
   // --- passkey-signin.html: autofill, usernameless, named -------------
 
   function withoutMediation(optionsJSON) {
-    var o = JSON.parse(optionsJSON);
+    const o = JSON.parse(optionsJSON);
     delete o.mediation;
     return JSON.stringify(o);
   }
 
   function signinPage() {
-    var options = $('passkeyOptions').value;
-    var name = $('signInName');
-    if (!name) {
-      // The named flow's second page: the options list the user's passkeys.
-      header(t('signinTitle'), t('signinNamedIntro'));
-      var runNamed = function () {
+    const options = $('passkeyOptions').value;
+    const name = $('signInName');
+    if (!$('passkeyAction')) {
+      // The named flow's second page: the options list the user's passkeys;
+      // it says which account they are for.
+      const account = $('passkeyReadOnlyEmail');
+      hideClaim('passkeyReadOnlyEmail');
+      header(t('signinTitle'), account?.value ? t('signinNamedFor').replace('{0}', account.value) : t('signinNamedIntro'));
+      const runNamed = function () {
         say(P.message('working', locale()));
         setActions([]);
-        P.signIn(options).then(function (credential) {
+        P.signIn(options).then((credential) => {
           setClaim('passkeyCredential', credential);
           submit();
           say('');
           setActions([button('passkey-back', P.message('back', locale()), goBack)]);
-        }, function (err) { fail(err, runNamed); });
+        }, (err) => { fail(err, runNamed); });
       };
       if (!P.supported()) return fail(new P.PasskeyError('unsupported'));
       runNamed();
@@ -270,33 +172,89 @@
       say(P.message('unsupported', locale()), true);
       return;
     }
-    var conditional = null;
-    var done = function (credential) {
-      setClaim('passkeyCredential', credential);
+    let conditional = null;
+    // passkeyAction tells the policy which way this submit goes: a
+    // credential ("passkey"), the sign-in name alone ("name") or a fresh
+    // challenge ("renew"). B2C keeps a refused credential in its claims,
+    // so the action decides; it is written on every submit, also by B2C's
+    // own Continue.
+    let next = 'name';
+    $('continue').addEventListener('click', (e) => {
+      if (next === 'name' && !name.value.trim()) {
+        // Nothing to go on: say so here instead of B2C's generic error.
+        e.preventDefault();
+        e.stopImmediatePropagation();
+        say(t('enterEmail'), true);
+        name.focus();
+        return;
+      }
+      setClaim('passkeyAction', next);
+      next = 'name';
+    }, true);
+    const send = function (action) {
+      next = action;
       submit();
     };
+    // A challenge is used once and lives as long as the options' timeout:
+    // after B2C showed an error for a posted passkey (the service refused
+    // it), or once the page was left open longer, the button asks the
+    // policy for a fresh one instead of failing again.
+    const loadedAt = Date.now();
+    let lifetime = 300000;
+    try { lifetime = JSON.parse(options).publicKey.timeout || lifetime; } catch (e) { /* keep the default */ }
+    let spent = false;
+    // One ceremony at a time: a second click while the system dialog is
+    // open, or while the page is being submitted, does nothing.
+    let busy = false;
+    const expired = function () { return Date.now() - loadedAt > lifetime - 5000; };
+    const watchRefusal = function () {
+      const error = document.querySelector('#api .error.pageLevel');
+      if (!error) return;
+      const seen = function () {
+        const shown = error.style.display !== 'none' && error.getAttribute('aria-hidden') !== 'true' && error.textContent.trim();
+        if (!shown) return;
+        spent = true;
+        busy = false;
+        say('');
+        const again = $('passkey-usernameless') || $('passkey-retry');
+        if (again) again.focus();
+      };
+      new MutationObserver(seen).observe(error, { attributes: true, childList: true, characterData: true, subtree: true });
+    };
+    const done = function (credential) {
+      setClaim('passkeyCredential', credential);
+      send('passkey');
+    };
     // Autofill waits quietly in the field's suggestions; when it ends
-    // without a passkey (none for this site, or aborted by the button) the
-    // button and the named flow remain, so nothing is shown.
-    var startAutofill = function () {
-      P.conditionalSupported().then(function (ok) {
+    // without a passkey (none for this site, aborted by the button, or
+    // the challenge expired) the button and the named flow remain.
+    const startAutofill = function () {
+      P.conditionalSupported().then((ok) => {
         if (!ok) return name.setAttribute('data-autofill', 'off');
         conditional = new AbortController();
         name.setAttribute('data-autofill', 'waiting');
-        P.signIn(options, { signal: conditional.signal }).then(done, function () {
+        setTimeout(() => { if (conditional) conditional.abort(); }, Math.max(lifetime - 5000, 0));
+        P.signIn(options, { signal: conditional.signal }).then(done, () => {
           name.setAttribute('data-autofill', 'done');
         });
       });
     };
-    var usernameless = function () {
+    const usernameless = () => {
+      if (busy) return;
       if (conditional) conditional.abort();
       conditional = null;
+      if (spent || expired()) return send('renew');
+      busy = true;
       say(P.message('working', locale()));
-      P.signIn(withoutMediation(options)).then(done, function (err) {
+      P.signIn(withoutMediation(options)).then(done, (err) => {
+        busy = false;
         fail(err, usernameless);
       });
     };
     setActions([button('passkey-usernameless', t('usernameless'), usernameless, true)]);
+    name.setAttribute('type', 'email');
+    name.setAttribute('inputmode', 'email');
+    watchRefusal();
     startAutofill();
   }
 
@@ -304,69 +262,79 @@
 
   function when(value) {
     if (!value) return '';
-    var d = new Date(value);
+    const d = new Date(value);
     return isNaN(d) ? value : d.toLocaleDateString(locale() || undefined);
   }
 
   function managePage() {
-    header(t('manageTitle'), '');
-    var devices = [];
+    header(t('manageTitle'), $('passkeyLastRound')?.value === 'true' ? t('lastChange') : '');
+    let devices = [];
     try { devices = JSON.parse($('passkeyDevices').value || '[]') || []; } catch (e) { devices = []; }
-    var list = el('div', { id: 'passkey-devices' });
-    if (!devices.length) {
-      list.appendChild(el('p', {}, t('none')));
-    } else {
-      var table = el('table', { 'class': 'passkey-table' });
-      var head = el('tr');
-      [t('name'), t('authenticator'), t('created'), t('lastUsed'), t('synced'), ''].forEach(function (h) {
-        head.appendChild(el('th', {}, h));
-      });
-      table.appendChild(head);
-      devices.forEach(function (d, i) {
-        var row = el('tr', { 'data-id': d.id });
-        row.appendChild(el('td', { 'class': 'passkey-name' }, d.name));
-        row.appendChild(el('td', {}, d.authenticator || ''));
-        row.appendChild(el('td', {}, when(d.createdAt)));
-        row.appendChild(el('td', {}, when(d.lastUsedAt)));
-        row.appendChild(el('td', {}, d.backupState ? t('yes') : t('no')));
-        var cell = el('td');
-        cell.appendChild(button('passkey-rename-' + i, t('rename'), function () { renameRow(row, d); }));
-        cell.appendChild(button('passkey-remove-' + i, t('remove'), function () {
-          if (!global.confirm(t('confirmRemove').replace('{0}', d.name))) return;
-          setClaim('passkeyAction', 'delete');
-          setClaim('passkeyCredentialId', d.id);
-          submit();
-        }));
-        row.appendChild(cell);
-        table.appendChild(row);
-      });
-      list.appendChild(table);
-    }
+    const list = el('ul', { id: 'passkey-devices', 'class': 'passkey-cards' });
+    if (!devices.length) list.appendChild(el('li', { 'class': 'passkey-none' }, t('none')));
+    // One card per passkey: its name, its provider, its dates, and what
+    // can be done with it.
+    devices.forEach((d, i) => {
+      const card = el('li', { 'class': 'passkey-card', 'data-id': d.id });
+      card.appendChild(el('h3', { 'class': 'passkey-name' }, d.name));
+      const facts = [d.authenticator, d.backupState ? t('synced') : ''].filter(Boolean).join(' · ');
+      if (facts) card.appendChild(el('p', { 'class': 'passkey-facts' }, facts));
+      const dates = [`${t('created')}: ${when(d.createdAt)}`];
+      if (d.lastUsedAt) dates.push(`${t('lastUsed')}: ${when(d.lastUsedAt)}`);
+      card.appendChild(el('p', { 'class': 'passkey-dates' }, dates.join(' · ')));
+      const row = el('div', { 'class': 'passkey-card-actions' });
+      const actionsOf = () => [
+        button(`passkey-rename-${i}`, t('rename'), () => renameCard(card, d)),
+        button(`passkey-remove-${i}`, t('remove'), () => confirmRemove(card, d, row, actionsOf), false, 'passkey-danger')
+      ];
+      actionsOf().forEach((b) => row.appendChild(b));
+      card.appendChild(row);
+      list.appendChild(card);
+    });
     ui.insertBefore(list, status);
-    var add = button('passkey-add', t('add'), function () {
+    const add = button('passkey-add', t('add'), () => {
       setClaim('passkeyAction', 'add');
       submit();
     }, true);
     if (!P.supported()) add.disabled = true;
-    setActions([add, button('passkey-done', t('done'), function () {
+    setActions([add, button('passkey-done', t('done'), () => {
       setClaim('passkeyAction', 'done');
       submit();
     })]);
   }
 
-  function renameRow(row, d) {
-    var cell = row.querySelector('.passkey-name');
-    if (cell.querySelector('input')) return;
-    var input = el('input', { type: 'text', maxlength: '64', 'class': 'passkey-rename-input', 'aria-label': t('name') });
+  // confirmRemove asks on the card itself (no browser dialog).
+  function confirmRemove(card, d, row, actionsOf) {
+    row.textContent = '';
+    const question = el('p', { 'class': 'passkey-confirm', role: 'alert' }, t('confirmRemove').replace('{0}', d.name));
+    row.appendChild(question);
+    const yes = button('passkey-remove-confirm', t('remove'), () => {
+      setClaim('passkeyAction', 'delete');
+      setClaim('passkeyCredentialId', d.id);
+      submit();
+    }, false, 'passkey-danger');
+    const keep = button('passkey-keep', t('keep'), () => {
+      row.textContent = '';
+      actionsOf().forEach((b) => row.appendChild(b));
+    });
+    row.appendChild(yes);
+    row.appendChild(keep);
+    yes.focus();
+  }
+
+  function renameCard(card, d) {
+    const name = card.querySelector('.passkey-name');
+    if (card.querySelector('.passkey-rename-input')) return;
+    const input = el('input', { type: 'text', maxlength: '64', 'class': 'passkey-rename-input', 'aria-label': t('name') });
     input.value = d.name;
-    cell.textContent = '';
-    cell.appendChild(input);
-    cell.appendChild(button('passkey-save', t('save'), function () {
-      var name = input.value.trim();
-      if (!name) return input.focus();
+    name.textContent = '';
+    name.appendChild(input);
+    card.querySelector('.passkey-card-actions').prepend(button('passkey-save', t('save'), () => {
+      const value = input.value.trim();
+      if (!value) return input.focus();
       setClaim('passkeyAction', 'rename');
       setClaim('passkeyCredentialId', d.id);
-      setClaim('passkeyDeviceName', name);
+      setClaim('passkeyDeviceName', value);
       submit();
     }, true));
     input.focus();
@@ -375,18 +343,31 @@
   // --- start once B2C has rendered the claims into #api ----------------
 
   function ready() {
-    return $('continue') && $('passkeyLocale');
+    return global.Passkeys && $('continue') && $('passkeyLocale');
   }
 
   function start() {
+    P = global.Passkeys;
     ui = $('passkey-ui');
     status = el('p', { id: 'passkey-status', 'class': 'passkey-status', role: 'alert', 'aria-live': 'polite' });
     actions = el('div', { id: 'passkey-actions', 'class': 'passkey-actions' });
     ui.appendChild(status);
     ui.appendChild(actions);
     hidden.forEach(hideClaim);
-    var page = ui.getAttribute('data-page');
-    if (page !== 'signin') $('continue').style.display = 'none';
+    const page = ui.getAttribute('data-page');
+    // The page speaks the user's language, also to screen readers and in
+    // the tab's title.
+    document.documentElement.lang = P.language(locale());
+    document.title = t({ register: 'registerTitle', signin: 'signinTitle', manage: 'manageTitle' }[page] || 'signinTitle');
+    // B2C's own "User Details / Please provide the following details."
+    // says nothing here: the page has its own heading.
+    document.querySelectorAll('#api .heading, #api .intro').forEach((e) => { e.style.display = 'none'; });
+    // One primary action: on the sign-in page the passkey button; B2C's
+    // Continue (the named way) is the secondary one.
+    $('continue').classList.add('passkey-secondary');
+    // B2C's Continue is the named way on the first sign-in page only;
+    // elsewhere the page's own buttons act.
+    if (page !== 'signin' || !$('passkeyAction')) $('continue').style.display = 'none';
     try {
       if (page === 'register') registerPage();
       else if (page === 'signin') signinPage();
@@ -396,14 +377,23 @@
     }
   }
 
+  let started = false;
+  function tryStart() {
+    if (started || !ready()) return;
+    started = true;
+    start();
+  }
+
   function whenReady() {
-    if (ready()) return start();
-    var observer = new MutationObserver(function () {
-      if (!ready()) return;
-      observer.disconnect();
-      start();
+    tryStart();
+    if (started) return;
+    const observer = new MutationObserver(() => {
+      tryStart();
+      if (started) observer.disconnect();
     });
     observer.observe(document.documentElement, { childList: true, subtree: true });
+    // passkey.js announces itself when it loads after this script.
+    global.addEventListener('passkeys-ready', tryStart);
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', whenReady);

@@ -14,7 +14,8 @@
  * - The B2C upgrade page (passkey-upgrade.html, data-page="upgrade") and
  *   the signal of the B2C manage page (passkey-manage.html).
  *
- * It needs passkey.js (window.Passkeys) only for the user's language.
+ * It needs passkey.js (window.Passkeys) for the user's language and its
+ * strings, and waits for it: B2C inserts the scripts in no order.
  */
 (function (global) {
   'use strict';
@@ -116,7 +117,7 @@
   // The three signals, from the claims the functions return (rpId,
   // userHandle, acceptedCredentialIds) and what the page knows.
   function signalUnknownCredential(rpId, credentialId) {
-    return signal('signalUnknownCredential', { rpId: rpId, credentialId: credentialId });
+    return signal('signalUnknownCredential', { rpId, credentialId });
   }
 
   function signalAllAcceptedCredentials(claims) {
@@ -127,17 +128,17 @@
 
   function signalCurrentUserDetails(claims, name, displayName) {
     return signal('signalCurrentUserDetails', {
-      rpId: claims.rpId, userId: claims.userHandle, name: name, displayName: displayName || name
+      rpId: claims.rpId, userId: claims.userHandle, name, displayName: displayName || name
     });
   }
 
   global.PasskeyLifecycle = {
-    capabilities: capabilities,
-    conditionalCreateAvailable: conditionalCreateAvailable,
-    upgrade: upgrade,
-    signalUnknownCredential: signalUnknownCredential,
-    signalAllAcceptedCredentials: signalAllAcceptedCredentials,
-    signalCurrentUserDetails: signalCurrentUserDetails
+    capabilities,
+    conditionalCreateAvailable,
+    upgrade,
+    signalUnknownCredential,
+    signalAllAcceptedCredentials,
+    signalCurrentUserDetails
   };
 
   // --- passkey-upgrade.html: the silent step after a password sign-in --
@@ -148,13 +149,6 @@
   //   passkeyAction "upgraded" with the credential (register-finish runs),
   //   "declined" when the browser did not create one (the journey goes on),
   //   "offer" when the browser cannot upgrade (the journey shows the offer).
-
-  const texts = {
-    en: 'Signing you in…',
-    de: 'Sie werden angemeldet…',
-    fr: 'Connexion en cours…',
-    it: 'Accesso in corso…'
-  };
 
   const $ = (id) => document.getElementById(id);
 
@@ -180,12 +174,14 @@
     next.style.display = 'none';
     const cancel = $('cancel');
     if (cancel) cancel.style.display = 'none';
-    const lang = global.Passkeys ? global.Passkeys.language(($('passkeyLocale') || {}).value) : 'en';
+    const locale = ($('passkeyLocale') || {}).value;
+    document.documentElement.lang = global.Passkeys.language(locale);
     const status = document.createElement('p');
     status.id = 'passkey-status';
     status.className = 'passkey-status';
     status.setAttribute('role', 'status');
-    status.textContent = texts[lang] || texts.en;
+    status.textContent = global.Passkeys.text('upgrading', locale);
+    document.title = status.textContent;
     ui.appendChild(status);
 
     const options = ($('passkeyOptions') || {}).value;
@@ -224,10 +220,15 @@
     observer.observe(error, { attributes: true, childList: true, characterData: true, subtree: true });
   }
 
+  // start runs the upgrade page once B2C rendered the claims and
+  // passkey.js (the strings) is there: B2C inserts the scripts in no
+  // particular order.
+  let started = false;
   function start() {
     const ui = $('passkey-ui');
-    if (!ui || ui.getAttribute('data-page') !== 'upgrade') return false;
-    if (!$('continue') || !$('passkeyLocale')) return false;
+    if (started || !ui || ui.getAttribute('data-page') !== 'upgrade') return started;
+    if (!$('continue') || !$('passkeyLocale') || !global.Passkeys) return false;
+    started = true;
     upgradePage(ui);
     return true;
   }
@@ -252,7 +253,7 @@
     if (!rpId || !userHandle) return;
     let devices = [];
     try { devices = JSON.parse(($('passkeyDevices') || {}).value || '[]') || []; } catch (e) { return; }
-    const made = await signalAllAcceptedCredentials({ rpId: rpId, userHandle: userHandle, acceptedCredentialIds: devices.map((d) => d.id) });
+    const made = await signalAllAcceptedCredentials({ rpId, userHandle, acceptedCredentialIds: devices.map((d) => d.id) });
     ui.setAttribute('data-signal', made ? 'made' : 'unsupported');
   }
 
@@ -273,12 +274,12 @@
     if (!ui || ui.getAttribute('data-page') !== 'upgrade') return;
     if (start()) return;
     const observer = new MutationObserver(() => {
-      if ($('continue') && $('passkeyLocale')) {
-        observer.disconnect();
-        start();
-      }
+      if (start()) observer.disconnect();
     });
     observer.observe(document.documentElement, { childList: true, subtree: true });
+    global.addEventListener('passkeys-ready', () => {
+      if (start()) observer.disconnect();
+    });
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', whenReady);

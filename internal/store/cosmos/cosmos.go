@@ -60,7 +60,7 @@ const SessionGrace = time.Minute
 // retries, MaxRetries bounds azcore's tries, so a store call on an
 // unreachable account gives up after about TryTimeout; the request's
 // context (PASSKEY_REQUEST_TIMEOUT, default 8 s) bounds everything, well
-// inside B2C's 10 s.
+// inside the 30 s B2C waits per try.
 const (
 	MaxRetries    = 3
 	RetryDelay    = 100 * time.Millisecond

@@ -1,0 +1,3 @@
+// Node tooling (ESLint), not Go: this module file keeps ./... of the
+// repository out of node_modules.
+module eslint
