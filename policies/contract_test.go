@@ -42,6 +42,10 @@ const testLocale = "de-CH" // what {Culture:RFC5646} resolves to in this test
 // handler's log must carry it.
 const testCorrelationID = "0f8fad5b-d9cb-469f-a165-70867728950e"
 
+// testClientIP is what {Context:IPAddress} resolves to; the security
+// events must carry it.
+const testClientIP = "203.0.113.7"
+
 // model is the merged policy chain.
 type model struct {
 	apiBase     string
@@ -376,6 +380,13 @@ func testRestProfiles(t *testing.T, m *model) {
 		if !correlation {
 			t.Errorf("%s does not send correlationId from {Context:CorrelationId}", id)
 		}
+		clientIP := false
+		for _, c := range m.claims(id, "InputClaims") {
+			clientIP = clientIP || (partner(c) == "clientIp" && c.Attrs["DefaultValue"] == "{Context:IPAddress}")
+		}
+		if !clientIP {
+			t.Errorf("%s does not send clientIp from {Context:IPAddress}", id)
+		}
 	}
 	for _, fn := range postFunctions(t) {
 		if !covered[fn] {
@@ -491,8 +502,9 @@ type restError struct {
 func (e *restError) Error() string { return fmt.Sprintf("%d %s: %s", e.status, e.code, e.userMessage) }
 
 // everyFunctionReads are the claims the handler reads on every call besides
-// those API.md lists: correlationId goes only to the request log line.
-var everyFunctionReads = []string{"correlationId"}
+// those of its row in API.md: the journey's correlationId and the user's
+// address, for the sessions, the log and the security events.
+var everyFunctionReads = []string{"correlationId", "clientIp"}
 
 func (p *player) resolve(v string) string {
 	switch v {
@@ -500,6 +512,8 @@ func (p *player) resolve(v string) string {
 		return testLocale
 	case "{Context:CorrelationId}":
 		return testCorrelationID
+	case "{Context:IPAddress}":
+		return testClientIP
 	case "{OIDC:LoginHint}", "{OIDC:Prompt}":
 		return ""
 	}
@@ -1771,6 +1785,9 @@ func testJourneys(t *testing.T, m *model) {
 	t.Run("the handler logs B2C's correlation id", func(t *testing.T) {
 		if !strings.Contains(h.Log(), `"correlationId":"`+testCorrelationID+`"`) {
 			t.Errorf("no request line carries correlationId %s", testCorrelationID)
+		}
+		if !strings.Contains(h.Log(), `"clientIp":"`+testClientIP+`"`) {
+			t.Errorf("no security event carries the user's address %s", testClientIP)
 		}
 	})
 }

@@ -1,16 +1,16 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/passkeys-b2c/passkeys/internal/apitest"
 
 	"github.com/chromedp/cdproto/page"
 	cdpwebauthn "github.com/chromedp/cdproto/webauthn"
@@ -287,26 +287,13 @@ func (d *demo) devices() ([]row, string) {
 // status and the decoded response body.
 func post(t *testing.T, h *testenv.Handler, fn, body string) (int, map[string]any) {
 	t.Helper()
-	resp, err := http.Post(h.URL+"/api/"+fn, "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatalf("POST %s: %v", fn, err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		t.Fatalf("POST %s: decoding the response: %v", fn, err)
-	}
-	return resp.StatusCode, out
+	return apitest.Post(t, h.URL, fn, body, nil)
 }
 
 // postJSON is post with a body marshalled from v.
 func postJSON(t *testing.T, h *testenv.Handler, fn string, v any) (int, map[string]any) {
 	t.Helper()
-	var b bytes.Buffer
-	if err := json.NewEncoder(&b).Encode(v); err != nil {
-		t.Fatal(err)
-	}
-	return post(t, h, fn, b.String())
+	return apitest.Post(t, h.URL, fn, v, nil)
 }
 
 // wantError fails the test unless the response is the contract's error

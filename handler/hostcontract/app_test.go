@@ -1,19 +1,14 @@
 package hostcontract
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -23,16 +18,10 @@ import (
 // app is the built handler running in a folder laid out like the deployed
 // function app, started the way the Functions host starts it.
 type app struct {
+	*testenv.Handler
 	dir  string
 	port int
 	url  string
-	cmd  *exec.Cmd
-
-	mu     sync.Mutex
-	stdout []string // lines
-	stderr []string // lines
-	exited chan struct{}
-	err    error // of Wait, once exited is closed
 }
 
 // layOut builds a folder like the deployed app: host.json, one folder per
@@ -85,61 +74,13 @@ func baseEnv() []string {
 func launch(t *testing.T, env ...string) *app {
 	t.Helper()
 	dir := layOut(t)
-	a := &app{dir: dir, port: testenv.FreePort(t), exited: make(chan struct{})}
-	a.url = fmt.Sprintf("http://localhost:%d", a.port)
 	var h hostJSON
 	decodeFile(t, filepath.Join(dir, "host.json"), &h)
-	a.cmd = exec.Command("./" + h.CustomHandler.Description.DefaultExecutablePath)
-	a.cmd.Dir = dir
-	a.cmd.Env = append(baseEnv(), fmt.Sprintf("FUNCTIONS_CUSTOMHANDLER_PORT=%d", a.port))
-	a.cmd.Env = append(a.cmd.Env, env...)
-	stdout, err := a.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stderr, err := a.cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var readers sync.WaitGroup
-	readers.Add(2)
-	go a.collect(stdout, &a.stdout, &readers)
-	go a.collect(stderr, &a.stderr, &readers)
-	go func() {
-		readers.Wait()
-		a.err = a.cmd.Wait()
-		close(a.exited)
-	}()
-	t.Cleanup(func() {
-		if a.running() {
-			a.cmd.Process.Kill()
-			<-a.exited
-		}
+	exe := "./" + h.CustomHandler.Description.DefaultExecutablePath
+	handler := testenv.LaunchBinary(t, exe, dir, func(port int) []string {
+		return append(append(baseEnv(), fmt.Sprintf("FUNCTIONS_CUSTOMHANDLER_PORT=%d", port)), env...)
 	})
-	return a
-}
-
-func (a *app) collect(r io.Reader, lines *[]string, done *sync.WaitGroup) {
-	defer done.Done()
-	s := bufio.NewScanner(r)
-	s.Buffer(make([]byte, 64<<10), 4<<20)
-	for s.Scan() {
-		a.mu.Lock()
-		*lines = append(*lines, s.Text())
-		a.mu.Unlock()
-	}
-}
-
-func (a *app) running() bool {
-	select {
-	case <-a.exited:
-		return false
-	default:
-		return true
-	}
+	return &app{Handler: handler, dir: dir, port: handler.Port, url: handler.URL}
 }
 
 // startApp launches the handler and waits until it is ready as the host
@@ -147,70 +88,20 @@ func (a *app) running() bool {
 func startApp(t *testing.T, env ...string) *app {
 	t.Helper()
 	a := launch(t, env...)
-	probe := &http.Client{Timeout: time.Second}
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		resp, err := probe.Get(fmt.Sprintf("http://127.0.0.1:%d/", a.port))
-		if err == nil {
-			resp.Body.Close()
-			return a
-		}
-		if !a.running() {
-			t.Fatalf("handler exited before it was ready: %v\nstdout:\n%s\nstderr:\n%s", a.err, a.log(), a.errors())
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("handler not ready within 30s (the host's limit)\nstdout:\n%s", a.log())
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
+	a.WaitReady(t)
+	return a
 }
 
-// wait waits for the process to exit and returns its exit code. The bound
-// only keeps a hung process from hanging the test run.
-func (a *app) wait(t *testing.T) int {
-	t.Helper()
-	select {
-	case <-a.exited:
-	case <-time.After(20 * time.Second):
-		t.Fatalf("handler did not exit\nstdout:\n%s", a.log())
-	}
-	var exit *exec.ExitError
-	if errors.As(a.err, &exit) {
-		return exit.ExitCode()
-	}
-	if a.err != nil {
-		t.Fatalf("waiting for the handler: %v", a.err)
-	}
-	return 0
-}
-
-// terminate sends SIGTERM, as the host does when it stops the app.
-func (a *app) terminate(t *testing.T) int {
-	t.Helper()
-	if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	return a.wait(t)
-}
-
-func (a *app) log() string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return strings.Join(a.stdout, "\n")
-}
-
-func (a *app) errors() string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return strings.Join(a.stderr, "\n")
-}
+func (a *app) wait(t *testing.T) int      { t.Helper(); return a.Wait(t) }
+func (a *app) terminate(t *testing.T) int { t.Helper(); return a.Terminate(t) }
+func (a *app) log() string                { return strings.Join(a.Stdout(), "\n") }
+func (a *app) errors() string             { return a.Stderr() }
 
 // logLines returns every stdout line decoded as JSON; a line that is not
 // JSON fails the test (the host parses stdout).
 func (a *app) logLines(t *testing.T) []map[string]any {
 	t.Helper()
-	a.mu.Lock()
-	lines := append([]string(nil), a.stdout...)
-	a.mu.Unlock()
+	lines := a.Stdout()
 	var out []map[string]any
 	for _, line := range lines {
 		var m map[string]any

@@ -630,9 +630,7 @@ func TestRefusesBadConfiguration(t *testing.T) {
 			if code := a.wait(t); code == 0 {
 				t.Fatalf("the handler exited 0 with %q", tt.env)
 			}
-			a.mu.Lock()
-			lines := slices.Clone(a.stderr)
-			a.mu.Unlock()
+			lines := strings.Split(a.Stderr(), "\n")
 			if len(lines) != 1 || !strings.Contains(lines[0], tt.variable) {
 				t.Errorf("stderr = %q, want one line naming %s", lines, tt.variable)
 			}

@@ -1,13 +1,12 @@
 package api_test
 
 import (
-	"encoding/json"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/passkeys-b2c/passkeys/internal/apitest"
 
 	"github.com/passkeys-b2c/passkeys/internal/api"
 	"github.com/passkeys-b2c/passkeys/internal/config"
@@ -35,19 +34,13 @@ func newServer(tb testing.TB, origin string) (http.Handler, *embedded.Store) {
 	return api.New(svc, api.Options{Logger: logger}), store
 }
 
-// postRaw posts body to the function with the Content-Type given and
-// returns the status and the decoded body.
+// postRaw posts body to the function with the Content-Type given (none
+// when empty) and returns the status and the decoded body.
 func postRaw(tb testing.TB, h http.Handler, function, body, contentType string) (int, map[string]any) {
 	tb.Helper()
-	req := httptest.NewRequest(http.MethodPost, "/api/"+function, strings.NewReader(body))
+	header := http.Header{"Content-Type": nil}
 	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
+		header.Set("Content-Type", contentType)
 	}
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	var out map[string]any
-	if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
-		tb.Fatalf("%s answered %d with a body that is not JSON: %q", function, rec.Code, rec.Body)
-	}
-	return rec.Code, out
+	return apitest.Serve(tb, h, function, body, header)
 }

@@ -1,18 +1,18 @@
 package authpolicy_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/json"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/passkeys-b2c/passkeys/internal/apitest"
 
 	"github.com/google/uuid"
 
@@ -136,16 +136,7 @@ func openStore(t testing.TB) *embedded.Store {
 
 func call(t testing.TB, h http.Handler, function string, body map[string]any) (int, map[string]any) {
 	t.Helper()
-	data, _ := json.Marshal(body)
-	rec := httptest.NewRecorder()
-	req := httptest.NewRequest(http.MethodPost, "/api/"+function, bytes.NewReader(data))
-	req.Header.Set("Content-Type", "application/json")
-	h.ServeHTTP(rec, req)
-	var out map[string]any
-	if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
-		t.Fatalf("%s: %d %s", function, rec.Code, rec.Body)
-	}
-	return rec.Code, out
+	return apitest.Serve(t, h, function, body, nil)
 }
 
 // authenticator kinds of the tests.

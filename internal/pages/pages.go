@@ -28,8 +28,12 @@ import (
 // pages/{*file}, anonymous).
 const Prefix = "/api/pages/"
 
-// templateGlob names the B2C page templates among the files.
-const templateGlob = "passkey-*.html"
+// templateGlob names the B2C page templates among the files, and layout
+// the frame they share.
+const (
+	templateGlob = "passkey-*.html"
+	layout       = "layout.tmpl"
+)
 
 // Options configures the handler.
 type Options struct {
@@ -69,30 +73,50 @@ func New(opts Options) (*Handler, error) {
 		return nil, fmt.Errorf("pages: no templates %s (%v)", templateGlob, err)
 	}
 	assetURL := strings.TrimRight(opts.PublicURL, "/") + Prefix
-	for _, name := range names {
-		funcs := template.FuncMap{
-			// asset is the absolute URL of a file beside the template:
-			// B2C merges the template into a page on its own origin.
-			"asset": func(file string) (template.URL, error) {
-				if err := h.addAsset(opts.Files, file); err != nil {
-					return "", err
-				}
-				return template.URL(assetURL + file), nil
-			},
-			// integrity is the file's Subresource Integrity value.
-			"integrity": func(file string) (string, error) {
-				if err := h.addAsset(opts.Files, file); err != nil {
-					return "", err
-				}
-				sum := sha512.Sum384(h.files[file].data)
-				return "sha384-" + base64.StdEncoding.EncodeToString(sum[:]), nil
-			},
+	frame, err := fs.ReadFile(opts.Files, layout)
+	if err != nil {
+		return nil, fmt.Errorf("pages: %w", err)
+	}
+	// asset is the absolute URL of a file beside the template: B2C
+	// merges the template into a page on its own origin.
+	asset := func(file string) (template.URL, error) {
+		if err := h.addAsset(opts.Files, file); err != nil {
+			return "", err
 		}
+		return template.URL(assetURL + file), nil
+	}
+	// integrity is the file's Subresource Integrity value.
+	integrity := func(file string) (string, error) {
+		if err := h.addAsset(opts.Files, file); err != nil {
+			return "", err
+		}
+		sum := sha512.Sum384(h.files[file].data)
+		return "sha384-" + base64.StdEncoding.EncodeToString(sum[:]), nil
+	}
+	funcs := template.FuncMap{
+		"asset":     asset,
+		"integrity": integrity,
+		// script loads a file with its hash, marked data-preload so that
+		// B2C, which inserts the scripts itself, keeps their order.
+		"script": func(file string) (template.HTML, error) {
+			src, err := asset(file)
+			if err != nil {
+				return "", err
+			}
+			sri, _ := integrity(file)
+			return template.HTML(`<script src="` + template.HTMLEscapeString(string(src)) + `" integrity="` + sri +
+				`" crossorigin="anonymous" data-preload="true"></script>`), nil
+		},
+	}
+	for _, name := range names {
 		src, err := fs.ReadFile(opts.Files, name)
 		if err != nil {
 			return nil, err
 		}
-		t, err := template.New(name).Funcs(funcs).Parse(string(src))
+		t, err := template.New(name).Funcs(funcs).Parse(string(frame))
+		if err == nil {
+			t, err = t.Parse(string(src))
+		}
 		if err != nil {
 			return nil, fmt.Errorf("pages: %w", err)
 		}

@@ -103,11 +103,14 @@ func TestTemplates(t *testing.T) {
 }
 
 func TestNewRefuses(t *testing.T) {
-	good := fstest.MapFS{"passkey-x.html": {Data: []byte(`<script src="{{asset "a.js"}}"></script>`)}, "a.js": {Data: []byte("1")}}
+	frame := &fstest.MapFile{Data: []byte(`{{define "layout"}}<html>{{template "scripts"}}</html>{{end}}`)}
+	good := fstest.MapFS{"layout.tmpl": frame, "passkey-x.html": {Data: []byte(`{{define "scripts"}}{{script "a.js"}}{{end}}{{template "layout"}}`)}, "a.js": {Data: []byte("1")}}
 	for name, opts := range map[string]pages.Options{
 		"relative public URL":  {Files: good, PublicURL: "func.azurewebsites.net"},
 		"public URL with path": {Files: good, PublicURL: "https://func.azurewebsites.net/api"},
-		"missing asset":        {Files: fstest.MapFS{"passkey-x.html": {Data: []byte(`<script src="{{asset "nope.js"}}"></script>`)}}, PublicURL: public},
+		"missing asset":        {Files: fstest.MapFS{"layout.tmpl": frame, "passkey-x.html": {Data: []byte(`<script src="{{asset "nope.js"}}"></script>`)}}, PublicURL: public},
+		"missing script":       {Files: fstest.MapFS{"layout.tmpl": frame, "passkey-x.html": {Data: []byte(`{{define "scripts"}}{{script "nope.js"}}{{end}}{{template "layout"}}`)}}, PublicURL: public},
+		"no layout":            {Files: fstest.MapFS{"passkey-x.html": {Data: []byte(`<p>`)}}, PublicURL: public},
 		"no templates":         {Files: fstest.MapFS{}, PublicURL: public},
 	} {
 		if _, err := pages.New(opts); err == nil {

@@ -6,6 +6,7 @@ package testenv
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -16,6 +17,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -170,9 +172,12 @@ type Handler struct {
 	Env    []string // the whole environment of the process
 	Dir    string
 
-	exited chan struct{} // closed when the current process has exited
-	mu     sync.Mutex
-	log    strings.Builder
+	exited  chan struct{} // closed when the current process has exited and its output is read
+	waitErr error         // of cmd.Wait, once exited is closed
+	mu      sync.Mutex
+	log     strings.Builder // stdout and stderr as they came
+	stdout  []string        // lines
+	stderr  []string        // lines
 }
 
 // Log returns what the process wrote to stdout and stderr so far.
@@ -180,6 +185,21 @@ func (h *Handler) Log() string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.log.String()
+}
+
+// Stdout returns the lines the process wrote to stdout so far (the
+// Functions host reads its log from there).
+func (h *Handler) Stdout() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]string(nil), h.stdout...)
+}
+
+// Stderr returns what the process wrote to stderr so far.
+func (h *Handler) Stderr() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return strings.Join(h.stderr, "\n")
 }
 
 // StartHandler starts the built handler the way the Functions host does:
@@ -206,9 +226,18 @@ func StartHandler(t testing.TB, dir string, env ...string) *Handler {
 // first or is not ready within the host's 30 s.
 func StartBinary(t testing.TB, binary, dir string, env func(port int) []string) *Handler {
 	t.Helper()
+	h := LaunchBinary(t, binary, dir, env)
+	h.WaitReady(t)
+	return h
+}
+
+// LaunchBinary is StartBinary without waiting for the process to be
+// ready, for tests of how it starts (or refuses to).
+func LaunchBinary(t testing.TB, binary, dir string, env func(port int) []string) *Handler {
+	t.Helper()
 	port := FreePort(t)
 	h := &Handler{Port: port, URL: fmt.Sprintf("http://localhost:%d", port), Binary: binary, Dir: dir, Env: env(port)}
-	h.start(t)
+	h.launch(t)
 	return h
 }
 
@@ -216,22 +245,25 @@ func StartBinary(t testing.TB, binary, dir string, env func(port int) []string) 
 func (h *Handler) Restart(t testing.TB) {
 	t.Helper()
 	h.Stop(t)
-	h.start(t)
+	h.launch(t)
+	h.WaitReady(t)
 }
 
-// Stop sends SIGTERM and waits for the process to exit.
+// Stop sends SIGINT and waits for the process to exit.
 func (h *Handler) Stop(t testing.TB) {
 	t.Helper()
 	if h.Cmd == nil {
 		return
 	}
-	h.Cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-h.exited:
-	case <-time.After(10 * time.Second):
-		h.Cmd.Process.Kill()
-		<-h.exited
-		t.Errorf("handler did not stop within 10s of SIGTERM")
+	if h.Running() {
+		h.Cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-h.exited:
+		case <-time.After(10 * time.Second):
+			h.Cmd.Process.Kill()
+			<-h.exited
+			t.Errorf("handler did not stop within 10s of SIGINT")
+		}
 	}
 	h.Cmd = nil
 	if raceBuild && strings.Contains(h.Log(), "WARNING: DATA RACE") {
@@ -239,32 +271,91 @@ func (h *Handler) Stop(t testing.TB) {
 	}
 }
 
-func (h *Handler) start(t testing.TB) {
+// Running reports whether the process has not exited yet.
+func (h *Handler) Running() bool {
+	select {
+	case <-h.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// Wait waits for the process to exit by itself and returns its exit code.
+// The bound only keeps a hung process from hanging the test run.
+func (h *Handler) Wait(t testing.TB) int {
+	t.Helper()
+	select {
+	case <-h.exited:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("handler did not exit\nlog:\n%s", h.Log())
+	}
+	var exit *exec.ExitError
+	if errors.As(h.waitErr, &exit) {
+		return exit.ExitCode()
+	}
+	if h.waitErr != nil {
+		t.Fatalf("waiting for the handler: %v", h.waitErr)
+	}
+	return 0
+}
+
+// Terminate sends SIGTERM, as the Functions host does when it stops the
+// app, and returns the exit code.
+func (h *Handler) Terminate(t testing.TB) int {
+	t.Helper()
+	if err := h.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	return h.Wait(t)
+}
+
+// launch starts the process and collects its output; the test's end
+// stops it.
+func (h *Handler) launch(t testing.TB) {
 	t.Helper()
 	cmd := exec.Command(h.Binary)
 	cmd.Dir = h.Dir
 	cmd.Env = h.Env
-	pr, pw := io.Pipe()
-	cmd.Stdout, cmd.Stderr = pw, pw
-	logged := make(chan struct{})
-	go func() {
-		defer close(logged)
-		s := bufio.NewScanner(pr)
-		s.Buffer(make([]byte, 1<<20), 1<<20)
-		for s.Scan() {
-			h.mu.Lock()
-			h.log.WriteString(s.Text() + "\n")
-			h.mu.Unlock()
-		}
-	}()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	var read sync.WaitGroup
+	read.Add(2)
+	go h.collect(stdout, &h.stdout, &read)
+	go h.collect(stderr, &h.stderr, &read)
 	exited := make(chan struct{})
-	// exited closes once the process is gone and its whole log is read.
-	go func() { cmd.Wait(); pw.Close(); <-logged; close(exited) }()
 	h.Cmd, h.exited = cmd, exited
+	// exited closes once the whole output is read and the process is gone.
+	go func() { read.Wait(); h.waitErr = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() { h.Stop(t) })
+}
+
+func (h *Handler) collect(r io.Reader, lines *[]string, done *sync.WaitGroup) {
+	defer done.Done()
+	s := bufio.NewScanner(r)
+	s.Buffer(make([]byte, 64<<10), 4<<20)
+	for s.Scan() {
+		h.mu.Lock()
+		*lines = append(*lines, s.Text())
+		h.log.WriteString(s.Text() + "\n")
+		h.mu.Unlock()
+	}
+}
+
+// WaitReady waits until the process answers GET / on 127.0.0.1, as the
+// Functions host decides it is ready (any answer counts), within the
+// host's 30 s; a process that exits first fails the test with its log.
+func (h *Handler) WaitReady(t testing.TB) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for {
@@ -275,8 +366,8 @@ func (h *Handler) start(t testing.TB) {
 			return
 		}
 		select {
-		case <-exited:
-			t.Fatalf("handler exited before it was ready (%v); log:\n%s", cmd.ProcessState, h.Log())
+		case <-h.exited:
+			t.Fatalf("handler exited before it was ready (%v); log:\n%s", h.waitErr, h.Log())
 		case <-ctx.Done():
 			t.Fatalf("handler not ready on port %d within 30s; log:\n%s", h.Port, h.Log())
 		case <-time.After(25 * time.Millisecond):

@@ -10,7 +10,7 @@ import "embed"
 // Files are the templates and scripts; internal/pages renders and serves
 // the templates and the files they load.
 //
-//go:embed *.html *.js *.css
+//go:embed *.html *.tmpl *.js *.css
 var Files embed.FS
 
 // Demo is the demo page and its scripts, served at / when the demo page

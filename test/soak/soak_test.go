@@ -10,10 +10,8 @@
 package soak_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -22,6 +20,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/passkeys-b2c/passkeys/internal/apitest"
 
 	"github.com/passkeys-b2c/passkeys/internal/loadgen"
 	"github.com/passkeys-b2c/passkeys/internal/softauthn"
@@ -302,25 +302,10 @@ func number(v any) int {
 
 func post(t *testing.T, target, function string, claims map[string]string) (int, map[string]any) {
 	t.Helper()
-	data, _ := json.Marshal(claims)
-	client := &http.Client{Timeout: 20 * time.Second}
-	resp, err := client.Post(target+"/api/"+function, "application/json", bytes.NewReader(data))
-	if err != nil {
-		t.Fatalf("%s: %v", function, err)
-	}
-	defer resp.Body.Close()
-	var body map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		t.Fatalf("%s: %d, body not JSON: %v", function, resp.StatusCode, err)
-	}
-	return resp.StatusCode, body
+	return apitest.Post(t, target, function, claims, nil)
 }
 
 func mustPost(t *testing.T, target, function string, claims map[string]string) map[string]any {
 	t.Helper()
-	status, body := post(t, target, function, claims)
-	if status != http.StatusOK {
-		t.Fatalf("%s: %d %v", function, status, body)
-	}
-	return body
+	return apitest.OK(t, target, function, claims)
 }

@@ -2,14 +2,13 @@ package cosmos_test
 
 import (
 	"bytes"
-	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/passkeys-b2c/passkeys/internal/apitest"
 
 	"github.com/passkeys-b2c/passkeys/internal/softauthn"
 	"github.com/passkeys-b2c/passkeys/internal/testenv"
@@ -43,31 +42,12 @@ func startHandlers(t *testing.T, c *testenv.Cosmos, n int) []*testenv.Handler {
 // response body.
 func call(t testing.TB, h *testenv.Handler, function string, body map[string]any) (int, map[string]any) {
 	t.Helper()
-	status, out, err := try(h, function, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return status, out
+	return apitest.Post(t, h.URL, function, body, nil)
 }
 
 // try is call for goroutines other than the test's: it returns the error.
 func try(h *testenv.Handler, function string, body map[string]any) (int, map[string]any, error) {
-	data, _ := json.Marshal(body)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, h.URL+"/api/"+function, bytes.NewReader(data))
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, nil, fmt.Errorf("%s: %v", function, err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var out map[string]any
-	if err := json.Unmarshal(raw, &out); err != nil {
-		return 0, nil, fmt.Errorf("%s: status %d, body not JSON: %q", function, resp.StatusCode, raw)
-	}
-	return resp.StatusCode, out, nil
+	return apitest.Try(h.URL, function, body, nil)
 }
 
 // ok calls a function that must succeed.
