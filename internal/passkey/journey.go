@@ -191,8 +191,15 @@ func digest(parts ...string) string {
 	for _, p := range parts {
 		fmt.Fprintf(h, "%d:%s;", len(p), p)
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	// 128 bits: finding another request with the same digest is as hard as
+	// a second preimage of SHA-256 truncated to 128 bits, and a mark kept in
+	// memory for every session stays small.
+	return hex.EncodeToString(h.Sum(nil)[:DigestSize])
 }
+
+// DigestSize is the size in bytes of a finish request's digest, which a
+// claim carries in hex.
+const DigestSize = 16
 
 // outcome is what a change to a user record decided: whether to write the
 // changed record, and the refusal to answer with (after the write, when

@@ -167,7 +167,8 @@ type Result struct {
 // attempt), and its result once it succeeded (an identical retry gets it
 // again; without one, the retry runs the ceremony again).
 type Claim struct {
-	// Digest is hex SHA-256 (digest in journey.go).
+	// Digest is the hex of DigestSize bytes of SHA-256 (digest in
+	// journey.go).
 	Digest string    `json:"digest"`
 	At     time.Time `json:"at"`
 	Result *Result   `json:"result,omitempty"`

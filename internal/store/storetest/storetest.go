@@ -238,8 +238,8 @@ func credential(id, name string) passkey.Credential {
 	}
 }
 
-// Digest is a claim digest of the service's form (hex SHA-256) for label.
+// Digest is a claim digest of the service's form for label.
 func Digest(label string) string {
 	sum := sha256.Sum256([]byte(label))
-	return hex.EncodeToString(sum[:])
+	return hex.EncodeToString(sum[:passkey.DigestSize])
 }
