@@ -4,21 +4,18 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/passkeys-b2c/passkeys/internal/api"
-	"github.com/passkeys-b2c/passkeys/internal/config"
+	"github.com/passkeys-b2c/passkeys/internal/apitest"
 	"github.com/passkeys-b2c/passkeys/internal/passkey"
 	"github.com/passkeys-b2c/passkeys/internal/softauthn"
-	"github.com/passkeys-b2c/passkeys/internal/store/embedded"
 	"github.com/passkeys-b2c/passkeys/internal/token"
 	"github.com/passkeys-b2c/passkeys/internal/token/tokentest"
 )
@@ -29,60 +26,11 @@ const (
 	appScope    = "Passkeys.Manage"
 )
 
-// syncBuffer is a log sink safe for the handler's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// lines returns the JSON log lines.
-func (b *syncBuffer) lines(t *testing.T) []map[string]any {
-	t.Helper()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var out []map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(b.buf.String()), "\n") {
-		if l == "" {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(l), &m); err != nil {
-			t.Fatalf("log line %q: %v", l, err)
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// events returns the security events of the given kind.
-func (b *syncBuffer) events(t *testing.T, kind string) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	for _, l := range b.lines(t) {
-		if l["msg"] == "security event" && l["event"] == kind {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
 // appEnv is a handler with the app API on, trusting a local issuer.
 type appEnv struct {
 	handler http.Handler
 	issuer  *tokentest.Issuer
-	logs    *syncBuffer
+	logs    *apitest.Log
 }
 
 // newAppEnv starts a local issuer and a handler whose options are
@@ -94,24 +42,13 @@ func newAppEnv(t *testing.T, adjust func(*api.Options)) *appEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := config.Config{RPID: "localhost", RPName: "Passkeys", RPOrigins: []string{appOrigin}, SessionTTL: 5 * time.Minute, Attestation: "none"}
-	wa, err := cfg.WebAuthn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := embedded.Open(t.TempDir(), time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	logs := &syncBuffer{}
-	logger := slog.New(slog.NewJSONHandler(logs, nil))
-	svc := passkey.NewService(wa, store, passkey.Options{SessionTTL: cfg.SessionTTL, DeviceLimit: 10, Logger: logger})
-	opts := api.Options{Logger: logger, AppTokens: v, AppOrigins: []string{"https://app.contoso.com"}}
+	logs := &apitest.Log{}
+	opts := api.Options{AppTokens: v, AppOrigins: []string{"https://app.contoso.com"}}
 	if adjust != nil {
 		adjust(&opts)
 	}
-	return &appEnv{handler: api.New(svc, opts), issuer: is, logs: logs}
+	handler := apitest.NewHandler(t, apitest.Config(appOrigin), apitest.EmbeddedStore(t), passkey.Options{DeviceLimit: 10, Logger: logs.Logger()}, opts)
+	return &appEnv{handler: handler, issuer: is, logs: logs}
 }
 
 // tokenFor is a valid access token of the user, signed in now.
@@ -258,7 +195,7 @@ func TestAppAPI(t *testing.T) {
 	if got := devices(t, e, alice); len(got) != 0 {
 		t.Errorf("after delete: %v", got)
 	}
-	if n := len(e.logs.events(t, "app_delete_passkey")); n != 1 {
+	if n := len(e.logs.Events(t, "app_delete_passkey")); n != 1 {
 		t.Errorf("%d app_delete_passkey events, want 1", n)
 	}
 

@@ -77,7 +77,7 @@ func TestCallerTokens(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before := len(e.logs.events(t, "caller_token_refused"))
+			before := len(e.logs.Events(t, "caller_token_refused"))
 			for _, fn := range []string{"register-begin", "register-finish", "login-begin", "login-finish", "list-devices", "rename-device", "delete-device"} {
 				r := e.do(t, "POST", "/api/"+fn, tt.token, body, key...)
 				checkCode(t, r, http.StatusUnauthorized, passkey.CodeUnauthorized)
@@ -85,7 +85,7 @@ func TestCallerTokens(t *testing.T) {
 					t.Errorf("%s: WWW-Authenticate = %q, want %q", fn, c, tt.check)
 				}
 			}
-			events := e.logs.events(t, "caller_token_refused")
+			events := e.logs.Events(t, "caller_token_refused")
 			if len(events)-before != 7 {
 				t.Errorf("%d security events, want 7", len(events)-before)
 			}
@@ -109,7 +109,7 @@ func TestCallerTokens(t *testing.T) {
 		ok(t, e.do(t, "POST", "/api/login-begin", entra.Sign(t, v2), body, key...), "after the rotation")
 	})
 
-	if !slices.ContainsFunc(e.logs.lines(t), func(l map[string]any) bool { return l["function"] == "login-begin" && l["status"] == float64(401) }) {
+	if !slices.ContainsFunc(e.logs.Lines(t), func(l map[string]any) bool { return l["function"] == "login-begin" && l["status"] == float64(401) }) {
 		t.Error("no request log line for a refused call")
 	}
 }

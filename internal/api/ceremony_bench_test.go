@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/passkeys-b2c/passkeys/internal/api"
-	"github.com/passkeys-b2c/passkeys/internal/config"
+	"github.com/passkeys-b2c/passkeys/internal/apitest"
 	"github.com/passkeys-b2c/passkeys/internal/floor"
 	"github.com/passkeys-b2c/passkeys/internal/passkey"
 	"github.com/passkeys-b2c/passkeys/internal/softauthn"
@@ -104,11 +104,6 @@ func (c *countingTransport) Do(req *http.Request) (*http.Response, error) {
 func newCosmosBenchEnv(b *testing.B) (*benchEnv, *countingTransport) {
 	b.Helper()
 	c := testenv.StartCosmos(b)
-	cfg := config.Config{RPID: "localhost", RPName: "Passkeys", RPOrigins: []string{benchOrigin}, SessionTTL: 5 * time.Minute, Attestation: "direct"}
-	wa, err := cfg.WebAuthn()
-	if err != nil {
-		b.Fatal(err)
-	}
 	counter := &countingTransport{client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
 	logger := slog.New(slog.DiscardHandler)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -118,8 +113,7 @@ func newCosmosBenchEnv(b *testing.B) (*benchEnv, *countingTransport) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { store.Close() })
-	svc := passkey.NewService(wa, store, passkey.Options{SessionTTL: cfg.SessionTTL, DeviceLimit: 100, Logger: logger})
-	return &benchEnv{handler: api.New(svc, api.Options{Logger: logger})}, counter
+	return &benchEnv{handler: apitest.NewHandler(b, apitest.Config(benchOrigin), store, passkey.Options{}, api.Options{})}, counter
 }
 
 func BenchmarkCosmosLoginCeremony(b *testing.B) {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,7 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/passkeys-b2c/passkeys/internal/api"
-	"github.com/passkeys-b2c/passkeys/internal/config"
+	"github.com/passkeys-b2c/passkeys/internal/apitest"
 	"github.com/passkeys-b2c/passkeys/internal/passkey"
 	"github.com/passkeys-b2c/passkeys/internal/softauthn"
 	"github.com/passkeys-b2c/passkeys/internal/store/embedded"
@@ -31,45 +30,18 @@ type ceremonyEnv struct {
 	handler http.Handler
 	store   *embedded.Store
 	sizes   *measuringStore
-	logs    *lockedBuffer
+	logs    *apitest.Log
 
 	mu  sync.Mutex
 	now time.Time
 }
 
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func newCeremonyEnv(t *testing.T, deviceLimit int) *ceremonyEnv {
 	t.Helper()
-	cfg := config.Config{RPID: "localhost", RPName: "Passkeys", RPOrigins: []string{ceremonyOrigin}, SessionTTL: 5 * time.Minute, Attestation: "none"}
-	wa, err := cfg.WebAuthn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := embedded.Open(t.TempDir(), time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	e := &ceremonyEnv{t: t, store: store, sizes: &measuringStore{Store: store}, logs: &lockedBuffer{}, now: time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)}
-	logger := slog.New(slog.NewJSONHandler(e.logs, nil))
-	svc := passkey.NewService(wa, e.sizes, passkey.Options{SessionTTL: cfg.SessionTTL, DeviceLimit: deviceLimit, Logger: logger, Now: e.clock})
-	e.handler = api.New(svc, api.Options{Logger: logger})
+	cfg := apitest.Config(ceremonyOrigin)
+	store := apitest.EmbeddedStore(t)
+	e := &ceremonyEnv{t: t, store: store, sizes: &measuringStore{Store: store}, logs: &apitest.Log{}, now: time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)}
+	e.handler = apitest.NewHandler(t, cfg, e.sizes, passkey.Options{DeviceLimit: deviceLimit, Logger: e.logs.Logger(), Now: e.clock}, api.Options{})
 	return e
 }
 
@@ -244,12 +216,5 @@ func (e *ceremonyEnv) devices(objectID string) []map[string]any {
 
 // events returns the security events logged so far, each as its fields.
 func (e *ceremonyEnv) events(name string) []map[string]any {
-	var out []map[string]any
-	for _, line := range strings.Split(e.logs.String(), "\n") {
-		var fields map[string]any
-		if json.Unmarshal([]byte(line), &fields) == nil && fields["msg"] == "security event" && fields["event"] == name {
-			out = append(out, fields)
-		}
-	}
-	return out
+	return e.logs.Events(e.t, name)
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 
 	"golang.org/x/text/language"
 
@@ -94,18 +93,4 @@ func jsonProblem(err error) string {
 		return "unexpected end of input"
 	}
 	return "cannot be decoded"
-}
-
-// claim is a required claim's name and value, for require.
-type claim struct{ name, value string }
-
-// require fails with invalid_request naming the first required claim that
-// is empty or blank.
-func require(claims ...claim) error {
-	for _, c := range claims {
-		if strings.TrimSpace(c.value) == "" {
-			return passkey.Errorf(passkey.CodeInvalidRequest, "%s is required", c.name)
-		}
-	}
-	return nil
 }

@@ -1,15 +1,12 @@
 package api_test
 
 import (
-	"log/slog"
 	"net/http"
 	"testing"
-	"time"
 
 	"github.com/passkeys-b2c/passkeys/internal/apitest"
 
 	"github.com/passkeys-b2c/passkeys/internal/api"
-	"github.com/passkeys-b2c/passkeys/internal/config"
 	"github.com/passkeys-b2c/passkeys/internal/passkey"
 	"github.com/passkeys-b2c/passkeys/internal/store/embedded"
 )
@@ -19,19 +16,10 @@ import (
 // no log output.
 func newServer(tb testing.TB, origin string) (http.Handler, *embedded.Store) {
 	tb.Helper()
-	cfg := config.Config{RPID: "localhost", RPName: "Passkeys", RPOrigins: []string{origin}, SessionTTL: 5 * time.Minute, Attestation: "direct"}
-	wa, err := cfg.WebAuthn()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	store, err := embedded.Open(tb.TempDir(), time.Hour)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { store.Close() })
-	logger := slog.New(slog.DiscardHandler)
-	svc := passkey.NewService(wa, store, passkey.Options{SessionTTL: cfg.SessionTTL, DeviceLimit: 100, Logger: logger})
-	return api.New(svc, api.Options{Logger: logger}), store
+	cfg := apitest.Config(origin)
+	cfg.Attestation = "direct"
+	store := apitest.EmbeddedStore(tb)
+	return apitest.NewHandler(tb, cfg, store, passkey.Options{}, api.Options{}), store
 }
 
 // postRaw posts body to the function with the Content-Type given (none

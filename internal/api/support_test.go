@@ -84,7 +84,7 @@ func TestSupportFunctions(t *testing.T) {
 	}
 
 	for kind, want := range map[string]int{"support_list_passkeys": 1, "support_delete_passkey": 1, "support_revoke_passkeys": 2} {
-		events := e.logs.events(t, kind)
+		events := e.logs.Events(t, kind)
 		if len(events) != want {
 			t.Errorf("%d %s events, want %d", len(events), kind, want)
 		}
@@ -94,7 +94,7 @@ func TestSupportFunctions(t *testing.T) {
 			}
 		}
 	}
-	if ev := e.logs.events(t, "support_revoke_passkeys"); len(ev) > 0 && ev[0]["reason"] != "account_compromised" {
+	if ev := e.logs.Events(t, "support_revoke_passkeys"); len(ev) > 0 && ev[0]["reason"] != "account_compromised" {
 		t.Errorf("revoke event = %v", ev[0])
 	}
 }

@@ -92,10 +92,6 @@ func (w *world) handler(t testing.TB, store *embedded.Store, settings ...string)
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	wa, err := cfg.WebAuthn()
-	if err != nil {
-		t.Fatal(err)
-	}
 	h := &handler{file: filepath.Join(t.TempDir(), "blob.jwt")}
 	var md authpolicy.Metadata
 	if cfg.UsesMetadata() {
@@ -110,9 +106,7 @@ func (w *world) handler(t testing.TB, store *embedded.Store, settings ...string)
 	if err != nil {
 		t.Fatal(err)
 	}
-	logger := slog.New(slog.DiscardHandler)
-	svc := passkey.NewService(wa, store, passkey.Options{SessionTTL: cfg.SessionTTL, DeviceLimit: 100, Logger: logger, Policy: policy})
-	h.Handler = api.New(svc, api.Options{Logger: logger})
+	h.Handler = apitest.NewHandler(t, cfg, store, passkey.Options{Policy: policy}, api.Options{})
 	return h
 }
 

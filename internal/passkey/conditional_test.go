@@ -3,13 +3,12 @@ package passkey_test
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
-	"github.com/passkeys-b2c/passkeys/internal/config"
+	"github.com/passkeys-b2c/passkeys/internal/apitest"
 	"github.com/passkeys-b2c/passkeys/internal/passkey"
 )
 
@@ -18,14 +17,8 @@ import (
 // options say so), while a modal one lives SessionTTL.
 func TestConditionalChallengeOutlivesASession(t *testing.T) {
 	h := newHarness(t, 10)
-	cfg := config.Config{RPID: "localhost", RPName: "Passkeys", RPOrigins: []string{testOrigin}, SessionTTL: sessionTTL, Attestation: "direct"}
-	wa, err := cfg.WebAuthn()
-	if err != nil {
-		t.Fatal(err)
-	}
 	const conditionalTTL = 30 * time.Minute
-	h.svc = passkey.NewService(wa, h.store, passkey.Options{SessionTTL: sessionTTL, ConditionalTTL: conditionalTTL,
-		DeviceLimit: 10, Logger: slog.New(slog.NewJSONHandler(h.logs, nil)), Now: h.clock})
+	h.svc = apitest.NewService(t, h.config(), h.store, passkey.Options{ConditionalTTL: conditionalTTL, DeviceLimit: 10, Logger: h.logs.Logger(), Now: h.clock})
 	a := newAuthenticator(t)
 	objectID := uuid.NewString()
 	h.register(t, a, objectID)
@@ -50,7 +43,7 @@ func TestConditionalChallengeOutlivesASession(t *testing.T) {
 	autofillCred := getAssertion(t, a, string(autofill.Options))
 	modalCred := getAssertion(t, a, string(modal.Options))
 	h.advance(sessionTTL + time.Minute) // the page was left open
-	_, err = h.svc.LoginFinish(context.Background(), passkey.LoginFinishRequest{Credential: modalCred})
+	_, err := h.svc.LoginFinish(context.Background(), passkey.LoginFinishRequest{Credential: modalCred})
 	wantCode(t, err, passkey.CodeChallengeExpired)
 	if _, err := h.svc.LoginFinish(context.Background(), passkey.LoginFinishRequest{Credential: autofillCred}); err != nil {
 		t.Errorf("autofill after %s: %v", sessionTTL+time.Minute, err)

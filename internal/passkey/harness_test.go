@@ -1,12 +1,10 @@
 package passkey_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +12,7 @@ import (
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/google/uuid"
 
+	"github.com/passkeys-b2c/passkeys/internal/apitest"
 	"github.com/passkeys-b2c/passkeys/internal/config"
 	"github.com/passkeys-b2c/passkeys/internal/passkey"
 	"github.com/passkeys-b2c/passkeys/internal/softauthn"
@@ -45,28 +44,10 @@ const (
 type harness struct {
 	svc   *passkey.Service
 	store *embedded.Store
-	logs  *syncBuffer
+	logs  *apitest.Log
 
 	mu  sync.Mutex
 	now time.Time
-}
-
-// syncBuffer is a bytes.Buffer safe for the logger's concurrent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func newHarness(t *testing.T, deviceLimit int) *harness {
@@ -83,30 +64,18 @@ func (recordMarks) MarksInRecords() bool { return true }
 // newHarnessOn is newHarness with the service on wrap(the store).
 func newHarnessOn(t *testing.T, deviceLimit int, wrap func(*embedded.Store) passkey.Store) *harness {
 	t.Helper()
-	cfg := config.Config{
-		RPID:        "localhost",
-		RPName:      "Passkeys",
-		RPOrigins:   []string{testOrigin},
-		SessionTTL:  sessionTTL,
-		Attestation: "direct",
-	}
-	wa, err := cfg.WebAuthn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := embedded.Open(t.TempDir(), time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	h := &harness{store: store, logs: &syncBuffer{}, now: time.Now().UTC().Truncate(time.Second)}
-	h.svc = passkey.NewService(wa, wrap(store), passkey.Options{
-		SessionTTL:  sessionTTL,
-		DeviceLimit: deviceLimit,
-		Logger:      slog.New(slog.NewJSONHandler(h.logs, nil)),
-		Now:         h.clock,
-	})
+	store := apitest.EmbeddedStore(t)
+	h := &harness{store: store, logs: &apitest.Log{}, now: time.Now().UTC().Truncate(time.Second)}
+	h.svc = apitest.NewService(t, h.config(), wrap(store), passkey.Options{DeviceLimit: deviceLimit, Logger: h.logs.Logger(), Now: h.clock})
 	return h
+}
+
+// config is the relying party of the harness: testOrigin, sessionTTL and
+// direct attestation.
+func (h *harness) config() config.Config {
+	cfg := apitest.Config(testOrigin)
+	cfg.SessionTTL, cfg.Attestation = sessionTTL, "direct"
+	return cfg
 }
 
 func (h *harness) clock() time.Time {

@@ -3,8 +3,6 @@ package cosmos_test
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptrace"
 	"strings"
@@ -14,7 +12,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
-	"github.com/passkeys-b2c/passkeys/internal/config"
+	"github.com/passkeys-b2c/passkeys/internal/apitest"
 	"github.com/passkeys-b2c/passkeys/internal/passkey"
 	"github.com/passkeys-b2c/passkeys/internal/softauthn"
 	"github.com/passkeys-b2c/passkeys/internal/store/cosmos"
@@ -93,16 +91,7 @@ func newFixtureVia(t testing.TB, c *testenv.Cosmos, wrap func(*counter) policy.T
 		transport = wrap(count)
 	}
 	store := open(t, c, cosmos.Options{Transport: transport})
-	cfg := config.Config{RPID: "localhost", RPName: "Passkeys", RPOrigins: []string{origin}, SessionTTL: 5 * time.Minute, Attestation: "direct"}
-	wa, err := cfg.WebAuthn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := passkey.NewService(wa, store, passkey.Options{
-		SessionTTL:  cfg.SessionTTL,
-		DeviceLimit: 100,
-		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	svc := apitest.NewService(t, apitest.Config(origin), store, passkey.Options{})
 	count.take() // opening: the account, the database, the containers
 	return &fixture{svc: svc, store: store, count: count, auth: newAuthenticator(t)}
 }
