@@ -79,6 +79,7 @@ func grants(t *testing.T, tpl *rendered) []grant {
 // and the host's own containers and tables, nothing more; the deployment
 // package container is writable only by the deployment identity.
 func TestLeastPrivilegeRoles(t *testing.T) {
+	t.Parallel()
 	forEachVariant(t, func(t *testing.T, v variant, tpl *rendered) {
 		want := []grant{
 			{identityPrincipal, blobDataContributor, "[variables('hostsContainerScope')]"},
@@ -188,6 +189,7 @@ func TestLeastPrivilegeRoles(t *testing.T) {
 // roles reach behind private endpoints with private DNS, integrates the app
 // into the virtual network and turns public access off.
 func TestPrivateNetworking(t *testing.T) {
+	t.Parallel()
 	forEachVariant(t, func(t *testing.T, v variant, tpl *rendered) {
 		site := tpl.one(t, "Microsoft.Web/sites")
 		storage := tpl.one(t, "Microsoft.Storage/storageAccounts")
@@ -351,6 +353,7 @@ func TestPrivateNetworking(t *testing.T) {
 // workspace-based Application Insights, and diagnostic settings that send
 // the function app's logs, Cosmos DB's data-plane logs and blob writes to it.
 func TestDiagnosticsToLogAnalytics(t *testing.T) {
+	t.Parallel()
 	forEachVariant(t, func(t *testing.T, v variant, tpl *rendered) {
 		workspaces := tpl.all("Microsoft.OperationalInsights/workspaces")
 		workspace := tpl.expr("[variables('workspaceId')]")
@@ -431,6 +434,7 @@ func TestDiagnosticsToLogAnalytics(t *testing.T) {
 // TestCosmosContinuousBackup: point-in-time restore of the last 7 days, so
 // a mistaken delete of the users container is not the end of every passkey.
 func TestCosmosContinuousBackup(t *testing.T) {
+	t.Parallel()
 	forEachVariant(t, func(t *testing.T, v variant, tpl *rendered) {
 		account := tpl.one(t, "Microsoft.DocumentDB/databaseAccounts")
 		policy := path(account.Properties, "backupPolicy")
@@ -443,6 +447,7 @@ func TestCosmosContinuousBackup(t *testing.T) {
 // TestBasicPublishingCredentialsDisabled: no FTP or SCM publishing with a
 // user name and password.
 func TestBasicPublishingCredentialsDisabled(t *testing.T) {
+	t.Parallel()
 	forEachVariant(t, func(t *testing.T, v variant, tpl *rendered) {
 		site := tpl.one(t, "Microsoft.Web/sites")
 		policies := map[string]any{}
@@ -470,6 +475,7 @@ func TestBasicPublishingCredentialsDisabled(t *testing.T) {
 
 // TestTLSMinimum: nothing accepts less than TLS 1.2, and plain HTTP is refused.
 func TestTLSMinimum(t *testing.T) {
+	t.Parallel()
 	atLeast12 := func(got any, allowed ...string) bool { return slices.Contains(allowed, fmt.Sprint(got)) }
 	forEachVariant(t, func(t *testing.T, v variant, tpl *rendered) {
 		site := tpl.one(t, "Microsoft.Web/sites")
@@ -511,6 +517,7 @@ func mapSorted[T any](items []T, f func(T) string) []string {
 // included) each variant creates: the numbers docs/deploy.md tells a
 // reader to expect from what-if.
 func TestWhatIfResourceCounts(t *testing.T) {
+	t.Parallel()
 	want := map[string]int{defaultVariant.name: 26, privateVariant.name: 39, workspaceVariant.name: 25}
 	forEachVariant(t, func(t *testing.T, v variant, tpl *rendered) {
 		n := 0

@@ -274,6 +274,7 @@ func contains(list []string, s string) bool {
 // whole template against deploymentTemplate.json and the parameters file
 // against deploymentParameters.json.
 func TestTemplateValidatesAgainstARMSchemas(t *testing.T) {
+	t.Parallel()
 	s := loadARMSchemas(t)
 	if s.nameLimits != 17 {
 		t.Errorf("dropped the name min/maxLength of %d resource definitions; SOURCE.txt counts 17 in these files", s.nameLimits)
@@ -311,6 +312,7 @@ func TestTemplateValidatesAgainstARMSchemas(t *testing.T) {
 // with every value its parameters decide filled in: an enum the template
 // writes as if(...) is checked here with the value each variant gives it.
 func TestVariantsValidateAgainstARMSchemas(t *testing.T) {
+	t.Parallel()
 	s := loadARMSchemas(t)
 	for _, v := range variants {
 		t.Run(v.name, func(t *testing.T) {
@@ -353,6 +355,7 @@ func (s *armSchemas) validateResource(t *testing.T, label string, res map[string
 // TestSchemaCatchesMistakes makes sure the validation has teeth: a wrong
 // enum value in a resource and a resource without a type must fail.
 func TestSchemaCatchesMistakes(t *testing.T) {
+	t.Parallel()
 	s := loadARMSchemas(t)
 	site := map[string]any{
 		"type": "Microsoft.Web/sites", "apiVersion": "2024-04-01", "name": "x", "location": "westeurope",

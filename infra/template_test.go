@@ -144,6 +144,7 @@ const (
 )
 
 func TestFunctionAppIsFlexConsumptionCustomHandler(t *testing.T) {
+	t.Parallel()
 	tpl := loadTemplate(t)
 	plan := tpl.one(t, "Microsoft.Web/serverfarms")
 	if plan.SKU["name"] != "FC1" || plan.SKU["tier"] != "FlexConsumption" {
@@ -207,6 +208,7 @@ var secretish = regexp.MustCompile(`(?i)AccountKey|SharedAccessKey|listKeys|list
 var secretName = regexp.MustCompile(`(^|_)(KEYS?|SECRETS?|PASSWORD|CONNECTION|CONNECTIONSTRING)(_|$)|ACCOUNTKEY|SAS`)
 
 func TestNoKeysAnywhere(t *testing.T) {
+	t.Parallel()
 	for _, file := range []string{"azuredeploy.json", "azuredeploy.parameters.json"} {
 		data, err := os.ReadFile(file)
 		if err != nil {
@@ -267,6 +269,7 @@ func TestNoKeysAnywhere(t *testing.T) {
 }
 
 func TestCosmosAccountServerlessWithoutKeys(t *testing.T) {
+	t.Parallel()
 	tpl := loadTemplate(t)
 	account := tpl.one(t, "Microsoft.DocumentDB/databaseAccounts")
 	if path(account.Properties, "disableLocalAuth") != true {
@@ -295,6 +298,7 @@ func TestCosmosAccountServerlessWithoutKeys(t *testing.T) {
 // container names and partition key paths, and the template must create
 // exactly those.
 func TestCosmosContainersMatchTheStore(t *testing.T) {
+	t.Parallel()
 	tpl := loadTemplate(t)
 	db := tpl.one(t, "Microsoft.DocumentDB/databaseAccounts/sqlDatabases")
 	if path(db.Properties, "resource", "id") != "[parameters('cosmosDatabase')]" {
@@ -384,6 +388,7 @@ var notSetInAzure = map[string]string{
 }
 
 func TestEveryHandlerSettingIsDecided(t *testing.T) {
+	t.Parallel()
 	tpl := loadTemplate(t)
 	settings := tpl.appSettings(t)
 	cfg := configFields(t)
@@ -438,6 +443,7 @@ func TestEveryHandlerSettingIsDecided(t *testing.T) {
 }
 
 func TestOutputsForB2C(t *testing.T) {
+	t.Parallel()
 	tpl := loadTemplate(t)
 	base := tpl.Outputs["functionBaseUrl"]
 	if !strings.Contains(base.Value, "defaultHostName") || !strings.HasSuffix(base.Value, "'/api')]") {
@@ -457,6 +463,7 @@ func TestOutputsForB2C(t *testing.T) {
 // The demo page and its script are for a developer's machine: a deployed
 // Function App never serves them, whatever the handler's own default.
 func TestDemoPageOffInAzure(t *testing.T) {
+	t.Parallel()
 	settings := loadTemplate(t).appSettings(t)
 	if settings["PASSKEY_DEMO_PAGE"] != "false" {
 		t.Errorf("PASSKEY_DEMO_PAGE is %q in the template, want \"false\"", settings["PASSKEY_DEMO_PAGE"])

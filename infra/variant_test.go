@@ -145,6 +145,7 @@ func forEachVariant(t *testing.T, check func(t *testing.T, v variant, tpl *rende
 }
 
 func TestARMExpressionEvaluation(t *testing.T) {
+	t.Parallel()
 	e := &armEvaluator{
 		params:   map[string]any{"on": true},
 		defaults: map[string]any{"on": false, "name": "app", "loc": "[resourceGroup().location]", "empty": ""},

@@ -123,6 +123,7 @@ func str(t *testing.T, body map[string]any, claim string) string {
 // deployed app and calls every function through HTTP, as the host
 // forwards B2C's calls.
 func TestHandlerProcess(t *testing.T) {
+	t.Parallel()
 	a := startApp(t)
 	secrets := []string{}
 
@@ -561,6 +562,7 @@ func toStrings(v any) []string {
 }
 
 func TestAPIKeys(t *testing.T) {
+	t.Parallel()
 	// With keys the handler may listen on every interface.
 	a := startApp(t, "PASSKEY_LISTEN_ADDR=0.0.0.0", fmt.Sprintf("PASSKEY_API_KEYS= %s , %s ", keyOne, keyTwo))
 	tests := []struct {
@@ -611,6 +613,7 @@ func TestAPIKeys(t *testing.T) {
 }
 
 func TestRefusesBadConfiguration(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		env      []string

@@ -14,6 +14,7 @@ import (
 // their scripts from PASSKEY_PUBLIC_URL, and a forged host header changes
 // nothing in them.
 func TestProductionServesNoDemo(t *testing.T) {
+	t.Parallel()
 	h := testenv.StartHandler(t, "", "PASSKEY_API_KEYS=production-test-key-0001", "PASSKEY_DEMO_PAGE=false",
 		"PASSKEY_PUBLIC_URL=https://func-passkeys.azurewebsites.net")
 	get := func(path string, header map[string]string) (int, string) {

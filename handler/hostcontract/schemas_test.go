@@ -153,6 +153,7 @@ func checkSchema(t *testing.T, schema *jsonschema.Schema, file string, mutations
 }
 
 func TestHostJSONMatchesSchema(t *testing.T) {
+	t.Parallel()
 	checkSchema(t, compile(t, hostSchema), repoFile("host.json"), []mutation{
 		{"version 3.0", func(d map[string]any) { d["version"] = "3.0" }},
 		{"no version", func(d map[string]any) { delete(d, "version") }},
@@ -174,6 +175,7 @@ func TestHostJSONMatchesSchema(t *testing.T) {
 }
 
 func TestFunctionJSONMatchesSchema(t *testing.T) {
+	t.Parallel()
 	schema := compile(t, functionSchema)
 	for _, name := range functionFolders(t) {
 		t.Run(name, func(t *testing.T) {
@@ -197,6 +199,7 @@ func TestFunctionJSONMatchesSchema(t *testing.T) {
 }
 
 func TestLocalSettingsMatchesSchema(t *testing.T) {
+	t.Parallel()
 	checkSchema(t, compile(t, settingsSchema), repoFile("local.settings.json.example"), []mutation{
 		{"FUNCTIONS_WORKER_RUNTIME Custom", func(d map[string]any) { object(d, "Values")["FUNCTIONS_WORKER_RUNTIME"] = "Custom" }},
 		{"FUNCTIONS_WORKER_RUNTIME go", func(d map[string]any) { object(d, "Values")["FUNCTIONS_WORKER_RUNTIME"] = "go" }},
@@ -248,6 +251,7 @@ func decodeFile(t *testing.T, path string, v any) {
 }
 
 func TestHostJSONSettings(t *testing.T) {
+	t.Parallel()
 	var h hostJSON
 	decodeFile(t, repoFile("host.json"), &h)
 	if h.Version != "2.0" {
@@ -268,6 +272,7 @@ func TestHostJSONSettings(t *testing.T) {
 }
 
 func TestFunctionJSONBindings(t *testing.T) {
+	t.Parallel()
 	for _, name := range functionNames(t) {
 		t.Run(name, func(t *testing.T) {
 			var f functionJSON
@@ -297,6 +302,7 @@ func TestFunctionJSONBindings(t *testing.T) {
 }
 
 func TestLocalSettingsExample(t *testing.T) {
+	t.Parallel()
 	var s struct {
 		IsEncrypted bool              `json:"IsEncrypted"`
 		Values      map[string]string `json:"Values"`
@@ -316,6 +322,7 @@ func TestLocalSettingsExample(t *testing.T) {
 }
 
 func TestRoutesMatchFunctionFolders(t *testing.T) {
+	t.Parallel()
 	routes := api.New(nil, api.Options{}).Functions()
 	sort.Strings(routes)
 	folders := functionFolders(t)
@@ -328,6 +335,7 @@ func TestRoutesMatchFunctionFolders(t *testing.T) {
 // document without a key; the route is the handler's
 // RelatedOriginsFunctionPath under the "api" prefix.
 func TestRelatedOriginsFunctionJSON(t *testing.T) {
+	t.Parallel()
 	var f functionJSON
 	decodeFile(t, repoFile(filepath.Join("functions", api.RelatedOriginsFunction, "function.json")), &f)
 	if len(f.Bindings) != 2 {
@@ -343,6 +351,7 @@ func TestRelatedOriginsFunctionJSON(t *testing.T) {
 // TestPagesFunctionJSON: the page templates are fetched by browsers from
 // the B2C origin, without a key, under /api/pages/<file>.
 func TestPagesFunctionJSON(t *testing.T) {
+	t.Parallel()
 	var f functionJSON
 	decodeFile(t, repoFile(filepath.Join("functions", api.PagesFunction, "function.json")), &f)
 	if len(f.Bindings) != 2 {
@@ -358,6 +367,7 @@ func TestPagesFunctionJSON(t *testing.T) {
 // access token is its authentication), routed to every path below
 // me/passkeys, with every method the handler serves there.
 func TestAppFunctionJSON(t *testing.T) {
+	t.Parallel()
 	var f functionJSON
 	decodeFile(t, repoFile(filepath.Join("functions", api.AppFunction, "function.json")), &f)
 	if len(f.Bindings) != 2 {
@@ -389,6 +399,7 @@ func TestAppFunctionJSON(t *testing.T) {
 // TestSupportFunctionJSON: the support functions need the function key,
 // like B2C's; only the app API and the pages are anonymous.
 func TestSupportFunctionJSON(t *testing.T) {
+	t.Parallel()
 	for _, name := range functionFolders(t) {
 		var f functionJSON
 		decodeFile(t, repoFile(filepath.Join("functions", name, "function.json")), &f)

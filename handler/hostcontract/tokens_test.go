@@ -13,6 +13,7 @@ import (
 // as in Azure, serves the app API with B2C access tokens and requires
 // caller tokens on B2C's functions, fetching both issuers' keys itself.
 func TestTokensInTheBinary(t *testing.T) {
+	t.Parallel()
 	b2c := tokentest.New(t, tokentest.Options{Issuer: "https://contoso.b2clogin.com/8f0e1f0c-3c52-4c39-a6d3-0000000000c1/v2.0/", OmitAlg: true})
 	const tenant = "8f0e1f0c-3c52-4c39-a6d3-0000000000c2"
 	entra := tokentest.New(t, tokentest.Options{

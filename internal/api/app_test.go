@@ -137,6 +137,7 @@ func devices(t *testing.T, e *appEnv, oid string) []any {
 // TestAppAPI: a user adds, lists, renames and deletes their passkeys with
 // their token, and never sees or changes another user's.
 func TestAppAPI(t *testing.T) {
+	t.Parallel()
 	e := newAppEnv(t, nil)
 	alice, bob := uuid.NewString(), uuid.NewString()
 	id := e.register(t, alice, "Alice's phone")
@@ -223,6 +224,7 @@ func checkCode(t *testing.T, r reply, status int, code passkey.Code) {
 // WWW-Authenticate names the failed check, with the contract's body,
 // never the token and never a 500; keys rotated midway are picked up.
 func TestAppAPIRefusesTokens(t *testing.T) {
+	t.Parallel()
 	e := newAppEnv(t, nil)
 	is := e.issuer
 	good := is.Claims("0b5c2f9e-7d4a-4c1e-9a35-2f6d1c8e4b71", appAudience, appScope)
@@ -279,6 +281,7 @@ func TestAppAPIRefusesTokens(t *testing.T) {
 // MaxAuthAge (RFC 9470's challenge tells the app to ask for one); reading
 // and managing do not.
 func TestAppAPIRecentSignIn(t *testing.T) {
+	t.Parallel()
 	e := newAppEnv(t, func(o *api.Options) { o.MaxAuthAge = 2 * time.Minute })
 	old := time.Now().Add(-3 * time.Minute).Unix()
 	for name, bearer := range map[string]string{
@@ -300,6 +303,7 @@ func TestAppAPIRecentSignIn(t *testing.T) {
 // TestAppAPICORS: an app origin gets CORS answers, another origin none;
 // a preflight needs no token.
 func TestAppAPICORS(t *testing.T) {
+	t.Parallel()
 	e := newAppEnv(t, nil)
 	for _, origin := range []string{"https://app.contoso.com", "https://evil.example"} {
 		r := e.do(t, "OPTIONS", "/api/me/passkeys/AAAA", "", nil,
@@ -323,6 +327,7 @@ func TestAppAPICORS(t *testing.T) {
 
 // TestAppAPIOff: without token settings the app API does not exist.
 func TestAppAPIOff(t *testing.T) {
+	t.Parallel()
 	e := newAppEnv(t, func(o *api.Options) { o.AppTokens = nil })
 	checkCode(t, e.do(t, "GET", "/api/me/passkeys", e.tokenFor(t, "u"), nil), http.StatusNotFound, passkey.CodeNotFound)
 }

@@ -27,6 +27,7 @@ const (
 // contract's shape, never a 500, and a security event; the routes that
 // are not B2C's calls stay reachable without one.
 func TestCallerTokens(t *testing.T) {
+	t.Parallel()
 	entra := tokentest.New(t, tokentest.Options{
 		Issuer:       "https://login.microsoftonline.com/" + callerTenant + "/v2.0",
 		MetadataPath: "/" + callerTenant + "/v2.0/.well-known/openid-configuration",

@@ -14,6 +14,7 @@ import (
 // B2C's correlation id, from the correlationId claim or the
 // X-Correlation-Id header, and leaves out values that are not ids.
 func TestCorrelationIDInRequestLog(t *testing.T) {
+	t.Parallel()
 	const guid = "8c6a2d4e-1f3b-4a5c-9d7e-0b1c2d3e4f50"
 	tests := []struct {
 		name   string

@@ -14,6 +14,7 @@ import (
 // credential id, the AAGUID, B2C's correlation id and the client IP the
 // policy passes, and never a credential body.
 func TestSecurityEvents(t *testing.T) {
+	t.Parallel()
 	e := newCeremonyEnv(t, 10)
 	a := e.authenticator()
 	finish := e.registerBody(a, oid("user"), "journey-r")

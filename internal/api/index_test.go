@@ -15,6 +15,7 @@ import (
 // it. The registration is credential_exists, and a usernameless sign-in
 // without a user handle finds the real owner through the index.
 func TestCredentialOfAnotherUser(t *testing.T) {
+	t.Parallel()
 	e := newCeremonyEnv(t, 10)
 	victimKey := e.authenticator()
 	victim := e.register(victimKey, oid("victim"))

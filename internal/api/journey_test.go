@@ -15,6 +15,7 @@ import (
 // one, nor after the retry window; the identical retry within the window
 // gets the first answer.
 func TestUsedLoginFromAnotherJourney(t *testing.T) {
+	t.Parallel()
 	e := newCeremonyEnv(t, 10)
 	a := e.authenticator()
 	e.register(a, oid("victim"))
@@ -40,6 +41,7 @@ func TestUsedLoginFromAnotherJourney(t *testing.T) {
 // TestFinishInAnotherJourney: a session begun in one journey cannot be
 // finished first from another.
 func TestFinishInAnotherJourney(t *testing.T) {
+	t.Parallel()
 	e := newCeremonyEnv(t, 10)
 	a := e.authenticator()
 	e.register(a, oid("victim"))
@@ -54,6 +56,7 @@ func TestFinishInAnotherJourney(t *testing.T) {
 // the first answer and writes nothing, from another journey or after the
 // window it is refused.
 func TestReplayedRegistrationAfterDelete(t *testing.T) {
+	t.Parallel()
 	e := newCeremonyEnv(t, 10)
 	a := e.authenticator()
 	finish := e.registerBody(a, oid("user"), "journey-1")
@@ -84,6 +87,7 @@ func TestReplayedRegistrationAfterDelete(t *testing.T) {
 // TestRetryIsAnsweredWithoutWriting: B2C's retry of a registration gets
 // the first answer and writes nothing, even after the session expired.
 func TestRetryIsAnsweredWithoutWriting(t *testing.T) {
+	t.Parallel()
 	e := newCeremonyEnv(t, 10)
 	a := e.authenticator()
 	finish := e.registerBody(a, oid("user"), "journey-1")

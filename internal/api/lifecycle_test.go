@@ -39,6 +39,7 @@ func signalClaims(t *testing.T, function string, out map[string]any, objectID st
 func b64url(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 
 func TestSignalClaimsAfterEachFunction(t *testing.T) {
+	t.Parallel()
 	e := newFuzzEnv(t)
 	user := oid("signal-user")
 	begin := e.call(t, "register-begin", map[string]string{"objectId": user, "userName": user})
@@ -69,6 +70,7 @@ func TestSignalClaimsAfterEachFunction(t *testing.T) {
 }
 
 func TestHintsClaim(t *testing.T) {
+	t.Parallel()
 	e := newFuzzEnv(t)
 	for _, body := range []string{
 		`{"objectId":"0b5c2f9e-7d4a-4c1e-9a35-2f6d1c8e4b70","userName":"h","hints":"security-key, hybrid"}`,
@@ -98,6 +100,7 @@ func TestHintsClaim(t *testing.T) {
 
 // TestConditionalRegistrationOverHTTP: the upgrade as B2C calls it.
 func TestConditionalRegistrationOverHTTP(t *testing.T) {
+	t.Parallel()
 	e := newFuzzEnv(t)
 	silent := []softauthn.CeremonyOption{softauthn.WithoutUP(), softauthn.WithoutUV()}
 	begin := e.call(t, "register-begin", map[string]string{"objectId": oid("up"), "userName": "up", "mediation": "conditional"})

@@ -39,6 +39,7 @@ func loadOpenAPI(t *testing.T) *openapi3.T {
 // the operations the handler serves, and real requests and answers of
 // every operation (successes and refusals) match it.
 func TestOpenAPIDescribesTheAppAPI(t *testing.T) {
+	t.Parallel()
 	doc := loadOpenAPI(t)
 	var described, served []string
 	for path, item := range doc.Paths.Map() {

@@ -9,6 +9,7 @@ import (
 // page (autofill's usernameless begin), bots included, is free of
 // storage; so is a named begin. The store is written by the finish.
 func TestPageLoadWritesNothing(t *testing.T) {
+	t.Parallel()
 	e := newCeremonyEnv(t, 10)
 	a := e.authenticator()
 	user := oid("reader")

@@ -19,6 +19,7 @@ import (
 // after sync) still signs in; the new flags are stored, the device says
 // so, and a security event records it.
 func TestBackupEligibleFlip(t *testing.T) {
+	t.Parallel()
 	e := newCeremonyEnv(t, 10)
 	a := e.authenticator(softauthn.WithBackup(false, false))
 	e.register(a, oid("user"))
@@ -36,6 +37,7 @@ func TestBackupEligibleFlip(t *testing.T) {
 // curve (an ES256 P-256 key labelled EdDSA or RS256) is refused at
 // registration, not stored to fail every sign-in after.
 func TestMismatchedCOSEKey(t *testing.T) {
+	t.Parallel()
 	for _, alg := range []webauthncose.COSEAlgorithmIdentifier{webauthncose.AlgEdDSA, webauthncose.AlgRS256, webauthncose.AlgES384} {
 		t.Run(alg.String(), func(t *testing.T) {
 			e := newCeremonyEnv(t, 10)
@@ -52,6 +54,7 @@ func TestMismatchedCOSEKey(t *testing.T) {
 // and control characters are refused in a device name and removed from
 // the names taken from the directory.
 func TestInvisibleCharacters(t *testing.T) {
+	t.Parallel()
 	e := newCeremonyEnv(t, 10)
 	reg := e.register(e.authenticator(), oid("user"))
 	for _, name := range []string{"Phone\u202egnp.exe", "Pho\u200bne", "\ufeffPhone", "Phone\u2066", "Phone\x07"} {
@@ -81,6 +84,7 @@ func strconvQuote(s string) string { b, _ := json.Marshal(s); return string(b) }
 // TestCloneWarningIsVisible: a sign counter that does not increase is
 // refused, and the device object and the events show the warning.
 func TestCloneWarningIsVisible(t *testing.T) {
+	t.Parallel()
 	e := newCeremonyEnv(t, 10)
 	a := e.authenticator()
 	e.register(a, oid("user"))
@@ -105,6 +109,7 @@ func TestCloneWarningIsVisible(t *testing.T) {
 // TestAuthenticatorNameIsAClaim: with no attestation verified, a device
 // named after its AAGUID says that the name is what the client claimed.
 func TestAuthenticatorNameIsAClaim(t *testing.T) {
+	t.Parallel()
 	e := newCeremonyEnv(t, 10)
 	yubikey := [16]byte{0xcb, 0x69, 0x48, 0x1e, 0x8f, 0xf7, 0x40, 0x39, 0x93, 0xec, 0x0a, 0x27, 0x29, 0xa1, 0x54, 0xa8}
 	e.register(e.authenticator(softauthn.WithAAGUID(yubikey), softauthn.WithAttestation(softauthn.AttestationPacked)), oid("user"))
@@ -118,6 +123,7 @@ func TestAuthenticatorNameIsAClaim(t *testing.T) {
 // finished at once all succeed (contention is retried with backoff), none
 // is a 500.
 func TestConcurrentFinishesForOneUser(t *testing.T) {
+	t.Parallel()
 	e := newCeremonyEnv(t, 100)
 	const n = 15
 	bodies := make([]map[string]string, n)
@@ -148,6 +154,7 @@ func TestConcurrentFinishesForOneUser(t *testing.T) {
 // cross-site form or text/plain POST) is refused; a challenge that the
 // service cannot have issued never becomes a store key.
 func TestInputsCheckedBeforeTheStore(t *testing.T) {
+	t.Parallel()
 	h, _ := newServer(t, ceremonyOrigin)
 	for _, ct := range []string{"", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"} {
 		status, body := postRaw(t, h, "login-begin", `{}`, ct)

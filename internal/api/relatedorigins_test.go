@@ -11,6 +11,7 @@ import (
 )
 
 func TestRelatedOriginsDocument(t *testing.T) {
+	t.Parallel()
 	origins := []string{"https://login.fabrikam.com", "https://www.tailspin.co.uk"}
 	with := api.New(nil, api.Options{RelatedOrigins: origins, APIKeys: []string{"0123456789abcdef"}})
 	without := api.New(nil, api.Options{})

@@ -12,6 +12,7 @@ import (
 )
 
 func TestDecode(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		body      string
@@ -79,6 +80,7 @@ func TestDecode(t *testing.T) {
 }
 
 func TestDecodeLanguage(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, acceptLanguage, body string
 		want                       language.Tag

@@ -9,6 +9,7 @@ import (
 // TestRequiredClaims: the service decides which claims a function needs,
 // and each missing one is invalid_request naming it (the api only decodes).
 func TestRequiredClaims(t *testing.T) {
+	t.Parallel()
 	h, _ := newServer(t, "http://localhost:7071")
 	tests := []struct {
 		fn, body, want string

@@ -23,6 +23,7 @@ const (
 // for this user), the answers of list-devices and login-begin stay small,
 // and a claim over the cap is refused before it is parsed.
 func TestStoredRecordsAreBounded(t *testing.T) {
+	t.Parallel()
 	e := newCeremonyEnv(t, 100)
 	transports := []string{"usb", "nfc", "usb", "ble", "hybrid", "internal", "smart-card", "internal", strings.Repeat("x", 500)}
 	for range 10 {

@@ -44,6 +44,7 @@ var wantStatuses = []struct {
 }
 
 func TestStatus(t *testing.T) {
+	t.Parallel()
 	for _, tt := range wantStatuses {
 		t.Run(string(tt.code), func(t *testing.T) {
 			if got := Status(tt.code); got != tt.status {
@@ -76,6 +77,7 @@ func decodeError(t *testing.T, data []byte) errorBody {
 }
 
 func TestWriteError(t *testing.T) {
+	t.Parallel()
 	const hidden = "db password=hunter2 at 10.0.0.7"
 	tests := []struct {
 		name      string
@@ -137,6 +139,7 @@ func server(t *testing.T, logs *bytes.Buffer, opts Options) *Server {
 }
 
 func TestServeErrors(t *testing.T) {
+	t.Parallel()
 	const key = "a-key-of-twenty-chars"
 	tests := []struct {
 		name    string
@@ -191,6 +194,7 @@ func TestServeErrors(t *testing.T) {
 }
 
 func TestFunctionsListsTheRouteTable(t *testing.T) {
+	t.Parallel()
 	s := New(nil, Options{})
 	names := s.Functions()
 	for name := range s.functions() {
@@ -211,6 +215,7 @@ func TestFunctionsListsTheRouteTable(t *testing.T) {
 // status keeps its meaning; a 503 keeps its own (the policy's localized
 // DefaultUserMessageIfRequestFailed covers it).
 func TestErrorBodySays409ForEvery4xx(t *testing.T) {
+	t.Parallel()
 	for _, code := range []passkey.Code{passkey.CodeInvalidRequest, passkey.CodeUnauthorized, passkey.CodeNotFound,
 		passkey.CodeRequestTooLarge, passkey.CodeChallengeExpired, passkey.CodeStorageUnavailable} {
 		s := New(nil, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})

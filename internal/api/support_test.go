@@ -17,6 +17,7 @@ const supportKey = "support-key-0123456789"
 // passkeys, deletes one and revokes all; every call names who asked and
 // is logged as a security event; without the key nothing happens.
 func TestSupportFunctions(t *testing.T) {
+	t.Parallel()
 	e := newAppEnv(t, func(o *api.Options) { o.APIKeys = []string{supportKey} })
 	user, other := uuid.NewString(), uuid.NewString()
 	first := e.register(t, user, "Phone")

@@ -15,6 +15,7 @@ var echo = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 })
 
 func TestServeAndPostSendTheSame(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(echo)
 	defer srv.Close()
 	for name, call := range map[string]func(body any, h http.Header) (int, map[string]any){
@@ -37,6 +38,7 @@ func TestServeAndPostSendTheSame(t *testing.T) {
 }
 
 func TestTryReportsWhatIsNotJSON(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "<html>") }))
 	defer srv.Close()
 	if _, _, err := Try(srv.URL, "list-devices", "{}", nil); err == nil {

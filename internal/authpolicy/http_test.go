@@ -194,6 +194,7 @@ func devices(t *testing.T, h http.Handler, user string) []passkey.Device {
 // policy value and checks who is let in, what the device says, and the
 // refusal's shape.
 func TestPolicyThroughHTTP(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	kinds := map[string]func(t *testing.T) *softauthn.Authenticator{
 		// A listed security key whose attestation chains to its vendor root.
@@ -311,6 +312,7 @@ func TestPolicyThroughHTTP(t *testing.T) {
 
 // TestRefusalIsLocalized: the user message follows the locale.
 func TestRefusalIsLocalized(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	h := w.handler(t, openStore(t), "PASSKEY_SYNCED_PASSKEYS", "deny")
 	status, out := register(t, h, newAuth(t), "de-user", "de-CH")
@@ -325,6 +327,7 @@ func TestRefusalIsLocalized(t *testing.T) {
 // TestRevokedAfterRegistration: a key registered while certified is
 // refused at sign-in once the metadata reports it compromised.
 func TestRevokedAfterRegistration(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	h := w.handler(t, openStore(t), "PASSKEY_ATTESTATION", "direct")
 	a := w.attested(t, trustedKey, w.vendor)
@@ -349,6 +352,7 @@ func TestRevokedAfterRegistration(t *testing.T) {
 // journey signs in there, and is refused in the private clients' journey
 // (hardware keys only), whose own key signs in on both.
 func TestJourneyPolicies(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	store := openStore(t)
 	everyday := w.handler(t, store)

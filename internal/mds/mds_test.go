@@ -94,6 +94,7 @@ var (
 )
 
 func TestSource(t *testing.T) {
+	t.Parallel()
 	root := mdstest.NewCA(t, "Test MDS root")
 	vendor := mdstest.NewCA(t, "Vendor attestation root")
 	blob1 := root.BLOB(t, 1, mdstest.Entry{AAGUID: keyA, Description: "Key A", Roots: []*x509.Certificate{vendor.Cert}})

@@ -33,6 +33,7 @@ func get(t *testing.T, h http.Handler, method, path string, header map[string]st
 }
 
 func TestTemplates(t *testing.T) {
+	t.Parallel()
 	h, err := pages.New(pages.Options{Files: pagefiles.Files, PublicURL: public,
 		Origins: []string{"https://login.contoso.com", "https://contoso.b2clogin.com"}})
 	if err != nil {
@@ -103,6 +104,7 @@ func TestTemplates(t *testing.T) {
 }
 
 func TestNewRefuses(t *testing.T) {
+	t.Parallel()
 	frame := &fstest.MapFile{Data: []byte(`{{define "layout"}}<html>{{template "scripts"}}</html>{{end}}`)}
 	good := fstest.MapFS{"layout.tmpl": frame, "passkey-x.html": {Data: []byte(`{{define "scripts"}}{{script "a.js"}}{{end}}{{template "layout"}}`)}, "a.js": {Data: []byte("1")}}
 	for name, opts := range map[string]pages.Options{

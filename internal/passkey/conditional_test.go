@@ -16,6 +16,7 @@ import (
 // a sign-in page the user may leave open, so it lives ConditionalTTL (its
 // options say so), while a modal one lives SessionTTL.
 func TestConditionalChallengeOutlivesASession(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 10)
 	const conditionalTTL = 30 * time.Minute
 	h.svc = apitest.NewService(t, h.config(), h.store, passkey.Options{ConditionalTTL: conditionalTTL, DeviceLimit: 10, Logger: h.logs.Logger(), Now: h.clock})

@@ -27,6 +27,7 @@ func (h *harness) conditionalBegin(t *testing.T, objectID string) *passkey.Begin
 // silent upgrade sends UP=0 and UV=0; only a session begun with mediation
 // conditional takes such a credential.
 func TestConditionalRegistrationAcceptsNoPresenceNoVerification(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 10)
 	ctx := context.Background()
 	res := h.conditionalBegin(t, oid("upgrader"))
@@ -57,6 +58,7 @@ func TestConditionalRegistrationAcceptsNoPresenceNoVerification(t *testing.T) {
 // TestNoPresenceOrVerificationRefusedElsewhere: every other ceremony still
 // requires user presence and user verification.
 func TestNoPresenceOrVerificationRefusedElsewhere(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 10)
 	ctx := context.Background()
 	a := newAuthenticator(t)
@@ -115,6 +117,7 @@ func TestNoPresenceOrVerificationRefusedElsewhere(t *testing.T) {
 // sign-in, so a user at the limit gets no options instead of device_limit;
 // a modal registration still gets device_limit.
 func TestConditionalBeginAtTheDeviceLimit(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 1)
 	h.register(t, newAuthenticator(t), oid("full"))
 	res := h.conditionalBegin(t, oid("full"))
@@ -126,6 +129,7 @@ func TestConditionalBeginAtTheDeviceLimit(t *testing.T) {
 }
 
 func TestHintsInTheOptions(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 10)
 	ctx := context.Background()
 	h.register(t, newAuthenticator(t), oid("hinted"))
@@ -165,6 +169,7 @@ func TestHintsInTheOptions(t *testing.T) {
 // TestCredPropsStoredAndListed: registrations request credProps; the rk the
 // browser reports is stored and listed as discoverable.
 func TestCredPropsStoredAndListed(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 10)
 	ctx := context.Background()
 	for _, mediation := range []string{"", "conditional"} {
@@ -214,6 +219,7 @@ func TestCredPropsStoredAndListed(t *testing.T) {
 // TestSignalsAfterEachFunction: the values the Signal API needs, after
 // each change, are the user's credentials as stored.
 func TestSignalsAfterEachFunction(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 10)
 	ctx := context.Background()
 	a, b := newAuthenticator(t), newAuthenticator(t)

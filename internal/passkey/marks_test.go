@@ -13,6 +13,7 @@ import (
 // TestNamedLoginMarkedInRecord runs the single-use and retry rules of a
 // named login on a store that keeps its mark in the user's record.
 func TestNamedLoginMarkedInRecord(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	newH := func(t *testing.T) (*harness, *softauthn.Authenticator) {
 		h := newHarnessOn(t, 10, func(s *embedded.Store) passkey.Store { return recordMarks{s} })

@@ -15,6 +15,7 @@ var conflictCodes = []Code{
 }
 
 func TestLanguage(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, locale, acceptLanguage string
 		want                         language.Tag
@@ -39,6 +40,7 @@ func TestLanguage(t *testing.T) {
 }
 
 func TestEveryConflictCodeIsTranslated(t *testing.T) {
+	t.Parallel()
 	generic := messages[CodeInvalidRequest]
 	for _, code := range conflictCodes {
 		t.Run(string(code), func(t *testing.T) {
@@ -67,6 +69,7 @@ func TestEveryConflictCodeIsTranslated(t *testing.T) {
 }
 
 func TestUserMessageFallbacks(t *testing.T) {
+	t.Parallel()
 	if got, want := UserMessage(CodeChallengeExpired, language.Japanese), messages[CodeChallengeExpired][0]; got != want {
 		t.Errorf("unsupported language: %q, want the English %q", got, want)
 	}
@@ -79,6 +82,7 @@ func TestUserMessageFallbacks(t *testing.T) {
 }
 
 func TestErrorCode(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		err  error
@@ -101,6 +105,7 @@ func TestErrorCode(t *testing.T) {
 }
 
 func TestErrorKeepsCauseOutOfMessage(t *testing.T) {
+	t.Parallel()
 	cause := errors.New("cause detail")
 	err := &Error{Code: CodeCredentialRejected, Message: "verifying the assertion failed", Err: cause}
 	if !errors.Is(err, cause) {

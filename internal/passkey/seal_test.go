@@ -12,6 +12,7 @@ import (
 )
 
 func TestSealOpen(t *testing.T) {
+	t.Parallel()
 	key := NewSessionKey()
 	s, err := newSealer(key, "login.example.com")
 	if err != nil {
@@ -49,6 +50,7 @@ func TestSealOpen(t *testing.T) {
 // key (another process of the embedded store) or for another relying
 // party does not open.
 func TestSealRefuses(t *testing.T) {
+	t.Parallel()
 	key := NewSessionKey()
 	s, _ := newSealer(key, "login.example.com")
 	other, _ := newSealer(NewSessionKey(), "login.example.com")
@@ -81,6 +83,7 @@ func TestSealRefuses(t *testing.T) {
 // sealed challenge is what go-webauthn's begin returned, but for the
 // allow list, which the finish checks against the record instead.
 func TestSessionDataRebuilt(t *testing.T) {
+	t.Parallel()
 	wa, err := webauthn.New(&webauthn.Config{
 		RPID: "localhost", RPDisplayName: "Passkeys", RPOrigins: []string{"http://localhost"},
 		AuthenticatorSelection: protocol.AuthenticatorSelection{

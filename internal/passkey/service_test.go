@@ -18,6 +18,7 @@ import (
 var iCloudAAGUID = [16]byte{0xfb, 0xfc, 0x30, 0x07, 0x15, 0x4e, 0x4e, 0xcc, 0x8c, 0x0b, 0x6e, 0x02, 0x05, 0x57, 0xd7, 0xbd}
 
 func TestRegisterBeginOptions(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 10)
 	ctx := context.Background()
 	first := h.register(t, newAuthenticator(t), userA)
@@ -56,6 +57,7 @@ func TestRegisterBeginOptions(t *testing.T) {
 }
 
 func TestRegisterBeginRefusals(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		req  passkey.RegisterBeginRequest
@@ -81,6 +83,7 @@ func TestRegisterBeginRefusals(t *testing.T) {
 }
 
 func TestRegisterFinish(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		opts       []softauthn.Option
@@ -129,6 +132,7 @@ func TestRegisterFinish(t *testing.T) {
 }
 
 func TestRegisterFinishRefusals(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		objectID string
@@ -165,6 +169,7 @@ func TestRegisterFinishRefusals(t *testing.T) {
 }
 
 func TestLoginBegin(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 10)
 	first := h.register(t, newAuthenticator(t), userA)
 	second := h.register(t, newAuthenticator(t), userA)
@@ -233,6 +238,7 @@ func TestLoginBegin(t *testing.T) {
 }
 
 func TestLoginFinish(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 10)
 	a := newAuthenticator(t)
 	regA := h.register(t, a, userA)
@@ -320,6 +326,7 @@ func TestLoginFinish(t *testing.T) {
 }
 
 func TestLoginFinishRejects(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		ceremony []softauthn.CeremonyOption
@@ -346,6 +353,7 @@ func TestLoginFinishRejects(t *testing.T) {
 }
 
 func TestSignCounter(t *testing.T) {
+	t.Parallel()
 	t.Run("backwards is refused and recorded", func(t *testing.T) {
 		h := newHarness(t, 10)
 		a := newAuthenticator(t)
@@ -402,6 +410,7 @@ func TestSignCounter(t *testing.T) {
 }
 
 func TestIdenticalRetry(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	t.Run("register-finish", func(t *testing.T) {
 		h := newHarness(t, 10)
@@ -454,6 +463,7 @@ func TestIdenticalRetry(t *testing.T) {
 }
 
 func TestSessionChecks(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	t.Run("expired registration", func(t *testing.T) {
 		h := newHarness(t, 10)
@@ -515,6 +525,7 @@ func TestSessionChecks(t *testing.T) {
 }
 
 func TestDeviceLimit(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	t.Run("begin", func(t *testing.T) {
 		h := newHarness(t, 2)
@@ -543,6 +554,7 @@ func TestDeviceLimit(t *testing.T) {
 }
 
 func TestManageDevices(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 10)
 	ctx := context.Background()
 	mine := h.register(t, newAuthenticator(t), userA)
@@ -621,6 +633,7 @@ func TestManageDevices(t *testing.T) {
 }
 
 func TestConcurrentFinish(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	const rounds = 4
 	t.Run("login", func(t *testing.T) {
@@ -714,6 +727,7 @@ func mustDecode(t *testing.T, id string) []byte {
 // even after the session expired, while a first attempt after expiry is
 // refused, and so is its retry.
 func TestRetryAfterExpiry(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	h := newHarness(t, 10)
 	a := newAuthenticator(t)

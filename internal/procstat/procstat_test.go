@@ -7,6 +7,7 @@ import (
 )
 
 func TestCPUGrowsWithWork(t *testing.T) {
+	t.Parallel()
 	if _, err := os.Stat("/proc/self/stat"); err != nil {
 		t.Skip("no /proc on this system")
 	}
@@ -37,6 +38,7 @@ func TestCPUGrowsWithWork(t *testing.T) {
 }
 
 func TestRSSGrowsWithTouchedMemory(t *testing.T) {
+	t.Parallel()
 	if _, err := os.Stat("/proc/self/status"); err != nil {
 		t.Skip("no /proc on this system")
 	}
@@ -59,6 +61,7 @@ func TestRSSGrowsWithTouchedMemory(t *testing.T) {
 }
 
 func TestMissingProcess(t *testing.T) {
+	t.Parallel()
 	if _, err := CPU(-1); err == nil {
 		t.Error("CPU of pid -1: no error")
 	}

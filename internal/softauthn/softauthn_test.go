@@ -100,6 +100,7 @@ func login(t *testing.T, wa *webauthn.WebAuthn, a *Authenticator, u *testUser, o
 }
 
 func TestRegister(t *testing.T) {
+	t.Parallel()
 	aaguid := [16]byte{0xfb, 0xfc, 0x30, 0x07, 0x15, 0x4e, 0x4e, 0xcc, 0x8c, 0x0b, 0x6e, 0x02, 0x05, 0x57, 0xd7, 0xbd}
 	tests := []struct {
 		name       string
@@ -161,6 +162,7 @@ func TestRegister(t *testing.T) {
 }
 
 func TestRegisterRefusals(t *testing.T) {
+	t.Parallel()
 	wa := newRP(t)
 	a := newAuthenticator(t)
 	u := &testUser{id: []byte("user-1")}
@@ -181,6 +183,7 @@ func TestRegisterRefusals(t *testing.T) {
 }
 
 func TestLogin(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		ceremony  []CeremonyOption
@@ -230,6 +233,7 @@ func TestLogin(t *testing.T) {
 }
 
 func TestLoginDiscoverable(t *testing.T) {
+	t.Parallel()
 	wa := newRP(t)
 	a := newAuthenticator(t)
 	users := map[string]*testUser{}
@@ -299,6 +303,7 @@ func TestLoginDiscoverable(t *testing.T) {
 }
 
 func TestCounterStepZero(t *testing.T) {
+	t.Parallel()
 	wa := newRP(t)
 	a := newAuthenticator(t, WithCounterStep(0))
 	u := &testUser{id: []byte("user-1")}

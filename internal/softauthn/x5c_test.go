@@ -10,6 +10,7 @@ import (
 )
 
 func TestAttestationCertificate(t *testing.T) {
+	t.Parallel()
 	aaguid := uuid.MustParse("a1a1a1a1-0000-4000-8000-00000000000a")
 	ca := mdstest.NewCA(t, "Vendor")
 	key, chain := ca.Attestation(t, aaguid)

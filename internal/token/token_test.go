@@ -46,6 +46,7 @@ func refused(t *testing.T, v *token.Validator, raw, check string) {
 // and policy, iss naming the tenant id, keys without alg) accepts a valid
 // token and refuses every defect with the check that failed.
 func TestB2CAccessTokens(t *testing.T) {
+	t.Parallel()
 	b2c := tokentest.New(t, tokentest.Options{Issuer: "https://contoso.b2clogin.com/8f0e1f0c-3c52-4c39-a6d3-000000000001/v2.0/", OmitAlg: true})
 	other := tokentest.New(t, tokentest.Options{})
 	v := newValidator(t, token.Config{MetadataURLs: []string{b2c.MetadataURL}, Audience: audience, Scope: scope})
@@ -100,6 +101,7 @@ func TestB2CAccessTokens(t *testing.T) {
 // TestKeyRotation: a key rotated in the middle is fetched at the first
 // token that names it; a made-up kid costs at most one fetch per interval.
 func TestKeyRotation(t *testing.T) {
+	t.Parallel()
 	is := tokentest.New(t, tokentest.Options{})
 	clock := time.Now()
 	v := newValidator(t, token.Config{
@@ -160,6 +162,7 @@ func TestKeyRotation(t *testing.T) {
 // v1 token of the same tenant (sts.windows.net, appid) is accepted too,
 // and the calling app must be one of AppIDs whichever claim carries it.
 func TestEntraAppTokens(t *testing.T) {
+	t.Parallel()
 	const tenant = "8f0e1f0c-3c52-4c39-a6d3-000000000002"
 	entra := tokentest.New(t, tokentest.Options{
 		Issuer:       "https://login.microsoftonline.com/" + tenant + "/v2.0",
@@ -195,12 +198,14 @@ func TestEntraAppTokens(t *testing.T) {
 // TestIssuerUnreachable: keys that cannot be fetched refuse the token
 // (never accept it) and say so.
 func TestIssuerUnreachable(t *testing.T) {
+	t.Parallel()
 	is := tokentest.New(t, tokentest.Options{})
 	v := newValidator(t, token.Config{MetadataURLs: []string{is.MetadataURL + "-missing"}, Audience: audience})
 	refused(t, v, is.Sign(t, is.Claims("u", audience, "")), token.CheckKeys)
 }
 
 func TestConfig(t *testing.T) {
+	t.Parallel()
 	for _, u := range []string{"http://login.contoso.com/x", "ftp://127.0.0.1/x", "not a url", ""} {
 		if _, err := token.New(token.Config{MetadataURLs: []string{u}, Audience: audience}); err == nil {
 			t.Errorf("metadata URL %q accepted", u)
@@ -217,6 +222,7 @@ func TestConfig(t *testing.T) {
 }
 
 func TestFromHeader(t *testing.T) {
+	t.Parallel()
 	for _, h := range []string{"", "Bearer", "Bearer  ", "Basic abc", "abc"} {
 		if _, err := token.FromHeader(h); err == nil {
 			t.Errorf("FromHeader(%q) accepted", h)
