@@ -32,16 +32,15 @@ type ceremonyEnv struct {
 	sizes   *measuringStore
 	logs    *apitest.Log
 
-	mu  sync.Mutex
-	now time.Time
+	clock *apitest.Clock
 }
 
 func newCeremonyEnv(t *testing.T, deviceLimit int) *ceremonyEnv {
 	t.Helper()
 	cfg := apitest.Config(ceremonyOrigin)
 	store := apitest.EmbeddedStore(t)
-	e := &ceremonyEnv{t: t, store: store, sizes: &measuringStore{Store: store}, logs: &apitest.Log{}, now: time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)}
-	e.handler = apitest.NewHandler(t, cfg, e.sizes, passkey.Options{DeviceLimit: deviceLimit, Logger: e.logs.Logger(), Now: e.clock}, api.Options{})
+	e := &ceremonyEnv{t: t, store: store, sizes: &measuringStore{Store: store}, logs: &apitest.Log{}, clock: apitest.NewClock(time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC))}
+	e.handler = apitest.NewHandler(t, cfg, e.sizes, passkey.Options{DeviceLimit: deviceLimit, Logger: e.logs.Logger(), Now: e.clock.Now}, api.Options{})
 	return e
 }
 
@@ -104,18 +103,6 @@ func (m *measuringStore) largest() (session, user int) {
 // oid is the B2C object id (a GUID) these tests give the user called name.
 func oid(name string) string {
 	return uuid.NewSHA1(uuid.NameSpaceOID, []byte(name)).String()
-}
-
-func (e *ceremonyEnv) clock() time.Time {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.now
-}
-
-func (e *ceremonyEnv) advance(d time.Duration) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.now = e.now.Add(d)
 }
 
 // post sends claims as JSON and returns the status and the body.
@@ -218,3 +205,5 @@ func (e *ceremonyEnv) devices(objectID string) []map[string]any {
 func (e *ceremonyEnv) events(name string) []map[string]any {
 	return e.logs.Events(e.t, name)
 }
+
+func (e *ceremonyEnv) advance(d time.Duration) { e.clock.Advance(d) }

@@ -19,7 +19,7 @@ func TestConditionalChallengeOutlivesASession(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, 10)
 	const conditionalTTL = 30 * time.Minute
-	h.svc = apitest.NewService(t, h.config(), h.store, passkey.Options{ConditionalTTL: conditionalTTL, DeviceLimit: 10, Logger: h.logs.Logger(), Now: h.clock})
+	h.svc = apitest.NewService(t, h.config(), h.store, passkey.Options{ConditionalTTL: conditionalTTL, DeviceLimit: 10, Logger: h.logs.Logger(), Now: h.clock.Now})
 	a := newAuthenticator(t)
 	objectID := uuid.NewString()
 	h.register(t, a, objectID)

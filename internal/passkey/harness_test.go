@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
@@ -46,8 +45,7 @@ type harness struct {
 	store *embedded.Store
 	logs  *apitest.Log
 
-	mu  sync.Mutex
-	now time.Time
+	clock *apitest.Clock
 }
 
 func newHarness(t *testing.T, deviceLimit int) *harness {
@@ -65,8 +63,8 @@ func (recordMarks) MarksInRecords() bool { return true }
 func newHarnessOn(t *testing.T, deviceLimit int, wrap func(*embedded.Store) passkey.Store) *harness {
 	t.Helper()
 	store := apitest.EmbeddedStore(t)
-	h := &harness{store: store, logs: &apitest.Log{}, now: time.Now().UTC().Truncate(time.Second)}
-	h.svc = apitest.NewService(t, h.config(), wrap(store), passkey.Options{DeviceLimit: deviceLimit, Logger: h.logs.Logger(), Now: h.clock})
+	h := &harness{store: store, logs: &apitest.Log{}, clock: apitest.NewClock(time.Now().UTC().Truncate(time.Second))}
+	h.svc = apitest.NewService(t, h.config(), wrap(store), passkey.Options{DeviceLimit: deviceLimit, Logger: h.logs.Logger(), Now: h.clock.Now})
 	return h
 }
 
@@ -76,18 +74,6 @@ func (h *harness) config() config.Config {
 	cfg := apitest.Config(testOrigin)
 	cfg.SessionTTL, cfg.Attestation = sessionTTL, "direct"
 	return cfg
-}
-
-func (h *harness) clock() time.Time {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.now
-}
-
-func (h *harness) advance(d time.Duration) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.now = h.now.Add(d)
 }
 
 func newAuthenticator(t *testing.T, opts ...softauthn.Option) *softauthn.Authenticator {
@@ -206,3 +192,5 @@ func descriptorIDs(ds []protocol.CredentialDescriptor) map[string]bool {
 	}
 	return ids
 }
+
+func (h *harness) advance(d time.Duration) { h.clock.Advance(d) }

@@ -108,7 +108,7 @@ func TestRegisterFinish(t *testing.T) {
 			}
 			want := tt.deviceName
 			if want == "" {
-				want = tt.wantName + " (" + h.clock().Format("2006-01-02") + ")"
+				want = tt.wantName + " (" + h.clock.Now().Format("2006-01-02") + ")"
 			}
 			if res.DeviceName != want {
 				t.Errorf("deviceName %q, want %q", res.DeviceName, want)
@@ -124,7 +124,7 @@ func TestRegisterFinish(t *testing.T) {
 				t.Fatal(err)
 			}
 			if len(devices) != 1 || devices[0].ID != res.CredentialID || devices[0].Name != want ||
-				!devices[0].CreatedAt.Equal(h.clock()) || devices[0].BackupState != tt.wantSynced {
+				!devices[0].CreatedAt.Equal(h.clock.Now()) || devices[0].BackupState != tt.wantSynced {
 				t.Errorf("devices %+v, want the one just registered", devices)
 			}
 		})
