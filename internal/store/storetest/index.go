@@ -66,25 +66,11 @@ func runIndex(t *testing.T, engine Engine, store passkey.Store, prefix string) {
 	})
 
 	t.Run("index: concurrent users with one credential id, one wins", func(t *testing.T) {
-		const n = 6
 		id := prefix + "ix-race"
-		var wg sync.WaitGroup
-		results := make(chan error, n)
-		for i := range n {
+		wins := race(t, 6, passkey.ErrCredentialTaken, func(i int) error {
 			u := &passkey.User{ID: prefix + "ix-racer-" + string(rune('a'+i)), Credentials: []passkey.Credential{credential(id, "R")}}
-			wg.Go(func() { results <- store.CreateUser(ctx, u) })
-		}
-		wg.Wait()
-		close(results)
-		wins := 0
-		for err := range results {
-			switch {
-			case err == nil:
-				wins++
-			case !errors.Is(err, passkey.ErrCredentialTaken):
-				t.Errorf("CreateUser = %v; want nil or ErrCredentialTaken", err)
-			}
-		}
+			return store.CreateUser(ctx, u)
+		})
 		if wins != 1 {
 			t.Fatalf("%d users got the credential id; want exactly 1", wins)
 		}

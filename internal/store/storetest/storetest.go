@@ -122,25 +122,11 @@ func Run(t *testing.T, engine Engine) {
 		if err := store.CreateUser(ctx, u); err != nil {
 			t.Fatalf("CreateUser: %v", err)
 		}
-		const n = 8
-		var wg sync.WaitGroup
-		results := make(chan error, n)
-		for i := range n {
+		wins := race(t, 8, passkey.ErrConflict, func(i int) error {
 			copyOf := *u
 			copyOf.Credentials = []passkey.Credential{credential(fmt.Sprint(i), fmt.Sprint(i))}
-			wg.Go(func() { results <- store.ReplaceUser(ctx, &copyOf) })
-		}
-		wg.Wait()
-		close(results)
-		wins := 0
-		for err := range results {
-			switch {
-			case err == nil:
-				wins++
-			case !errors.Is(err, passkey.ErrConflict):
-				t.Errorf("ReplaceUser = %v; want nil or ErrConflict", err)
-			}
-		}
+			return store.ReplaceUser(ctx, &copyOf)
+		})
 		if wins != 1 {
 			t.Fatalf("%d replaces won; want exactly 1", wins)
 		}
@@ -242,4 +228,26 @@ func credential(id, name string) passkey.Credential {
 func Digest(label string) string {
 	sum := sha256.Sum256([]byte(label))
 	return hex.EncodeToString(sum[:passkey.DigestSize])
+}
+
+// race runs n calls of try at once and counts those that succeed; any
+// other answer than success or lost fails the test.
+func race(t *testing.T, n int, lost error, try func(i int) error) (wins int) {
+	t.Helper()
+	results := make(chan error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { results <- try(i) })
+	}
+	wg.Wait()
+	close(results)
+	for err := range results {
+		switch {
+		case err == nil:
+			wins++
+		case !errors.Is(err, lost):
+			t.Errorf("a racer got %v; want nil or %v", err, lost)
+		}
+	}
+	return wins
 }
