@@ -1,13 +1,17 @@
-// Package passkeys_test checks what the repository says about itself.
+// Package passkeys_test checks that what the README says about the
+// repository (its layout, its settings) stays true.
 package passkeys_test
 
 import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/passkeys-b2c/passkeys/internal/config"
 )
 
 // TestReadmeLayoutMatchesTheTree keeps the README's "What is here" table
@@ -63,4 +67,25 @@ func TestReadmeLayoutMatchesTheTree(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestReadmeListsEverySetting keeps the README's configuration table
+// whole: every variable config.Config reads has its row.
+func TestReadmeListsEverySetting(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "## Configuration")
+	if !ok {
+		t.Fatal(`README.md has no "Configuration" section`)
+	}
+	section, _, _ := strings.Cut(rest, "\n## ")
+	typ := reflect.TypeFor[config.Config]()
+	for i := range typ.NumField() {
+		name := typ.Field(i).Tag.Get("envconfig")
+		if name != "" && !strings.Contains(section, "| `"+name+"` |") {
+			t.Errorf("the README's configuration table has no row for %s", name)
+		}
+	}
 }
