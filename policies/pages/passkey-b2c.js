@@ -9,6 +9,9 @@
  * credential claim (#passkeyCredential) and clicks #continue. When WebAuthn
  * is missing, the user cancels or the authenticator refuses, it says so in
  * the user's language and offers to try again or to go back.
+ *
+ * A change (a passkey added, renamed or removed) is confirmed on the next
+ * page, and after any error the focus goes to what the user can do next.
  */
 (function (global) {
   'use strict';
@@ -57,6 +60,54 @@
 
   function submit() { $('continue').click(); }
 
+  // --- what the last change did, said on the next page -----------------
+  // B2C runs a change's validation profile when the page submits: when it
+  // succeeds the next page comes; when it fails the same page stays (same
+  // DOM, no reload) and shows B2C's error. So the page notes the change in
+  // sessionStorage (this tab, this origin) before it submits, forgets it
+  // when B2C's error shows, and the next page says it, once, if it is
+  // recent. No claim of the policy is involved.
+  const changeKey = 'passkey-change';
+  const changeFresh = 120000;
+  const changeTexts = { added: 'changeAdded', renamed: 'changeRenamed', removed: 'changeRemoved' };
+
+  function noteChange(kind, name) {
+    try {
+      global.sessionStorage.setItem(changeKey, JSON.stringify({ kind, name: name || '', at: Date.now() }));
+    } catch (e) { /* no storage (private mode): no confirmation */ }
+  }
+
+  function forgetChange() {
+    try { global.sessionStorage.removeItem(changeKey); } catch (e) { /* no storage */ }
+  }
+
+  // takeChange returns the noted change if it is recent, and forgets it.
+  function takeChange() {
+    let change = null;
+    try { change = JSON.parse(global.sessionStorage.getItem(changeKey)); } catch (e) { change = null; }
+    forgetChange();
+    if (!change || !changeTexts[change.kind] || typeof change.at !== 'number') return null;
+    const age = Date.now() - change.at;
+    return age >= 0 && age < changeFresh ? change : null;
+  }
+
+  // onB2CError calls back whenever B2C shows its page-level error: a
+  // validation profile failed and the page stays.
+  function onB2CError(callback) {
+    const error = document.querySelector('#api .error.pageLevel');
+    if (!error) return;
+    new MutationObserver(() => {
+      const shown = error.style.display !== 'none' && error.getAttribute('aria-hidden') !== 'true' && error.textContent.trim();
+      if (shown) callback();
+    }).observe(error, { attributes: true, childList: true, characterData: true, subtree: true });
+  }
+
+  // focusOn moves the focus to the first of the elements that is there.
+  function focusOn(...elements) {
+    const target = elements.find((e) => e && e.isConnected && !e.disabled);
+    if (target) target.focus();
+  }
+
   // hideClaim hides a claim's row (B2C wraps each claim in an li).
   function hideClaim(id) {
     const input = $(id);
@@ -93,6 +144,7 @@
     if (retry && kind !== 'unsupported') list.push(button('passkey-retry', P.message('retry', locale()), retry, true));
     list.push(other || button('passkey-back', P.message('back', locale()), goBack));
     setActions(list);
+    list[0].focus();
   }
 
   function header(title, intro) {
@@ -116,6 +168,8 @@
         setClaim('passkeyAction', 'add');
         submit();
       }, true), skip]);
+      // The service could not start (B2C shows why): the button tries again.
+      onB2CError(() => focusOn($('passkey-create'), skip));
       return;
     }
     const run = function () {
@@ -123,6 +177,7 @@
       setActions([]);
       P.register($('passkeyOptions').value).then((credential) => {
         setClaim('passkeyCredential', credential);
+        noteChange('added');
         submit();
         // Should the service refuse it, B2C shows why above; a challenge is
         // used once, so the way on is without a passkey.
@@ -131,6 +186,8 @@
       }, (err) => { fail(err, run, skip); });
     };
     if (!P.supported()) return fail(new P.PasskeyError('unsupported'), null, skip);
+    // The service refused the passkey (B2C shows why): the way on is skip.
+    onB2CError(() => focusOn(skip));
     setActions([button('passkey-create', t('create'), run, true), skip]);
     run();
   }
@@ -163,6 +220,9 @@
         }, (err) => { fail(err, runNamed); });
       };
       if (!P.supported()) return fail(new P.PasskeyError('unsupported'));
+      // The service refused the passkey (B2C shows why): the challenge is
+      // spent, the way on is another way to sign in.
+      onB2CError(() => focusOn($('passkey-back')));
       runNamed();
       return;
     }
@@ -208,18 +268,12 @@
     let busy = false;
     const expired = function () { return Date.now() - loadedAt > lifetime - 5000; };
     const watchRefusal = function () {
-      const error = document.querySelector('#api .error.pageLevel');
-      if (!error) return;
-      const seen = function () {
-        const shown = error.style.display !== 'none' && error.getAttribute('aria-hidden') !== 'true' && error.textContent.trim();
-        if (!shown) return;
+      onB2CError(() => {
         spent = true;
         busy = false;
         say('');
-        const again = $('passkey-usernameless') || $('passkey-retry');
-        if (again) again.focus();
-      };
-      new MutationObserver(seen).observe(error, { attributes: true, childList: true, characterData: true, subtree: true });
+        focusOn($('passkey-usernameless'), $('passkey-retry'));
+      });
     };
     const done = function (credential) {
       setClaim('passkeyCredential', credential);
@@ -266,8 +320,15 @@
     return isNaN(d) ? value : d.toLocaleDateString(locale() || undefined);
   }
 
-  function managePage() {
+  function managePage(change) {
     header(t('manageTitle'), $('passkeyLastRound')?.value === 'true' ? t('lastChange') : '');
+    if (change) {
+      // A polite status, not an alert; its text comes a moment after the
+      // region, so screen readers announce it.
+      const said = el('p', { id: 'passkey-confirmation', 'class': 'passkey-confirmation', role: 'status' });
+      ui.insertBefore(said, status);
+      setTimeout(() => { said.textContent = t(changeTexts[change.kind]).replace('{0}', change.name); }, 100);
+    }
     let devices = [];
     try { devices = JSON.parse($('passkeyDevices').value || '[]') || []; } catch (e) { devices = []; }
     const list = el('ul', { id: 'passkey-devices', 'class': 'passkey-cards' });
@@ -297,10 +358,28 @@
       submit();
     }, true);
     if (!P.supported()) add.disabled = true;
-    setActions([add, button('passkey-done', t('done'), () => {
+    const done = button('passkey-done', t('done'), () => {
       setClaim('passkeyAction', 'done');
       submit();
-    })]);
+    });
+    setActions([add, done]);
+    // B2C refused the change and shows why: the focus goes back where the
+    // user was, ready for the next try: the name being edited, the card
+    // whose removal was refused (its question withdrawn), else the add.
+    onB2CError(() => {
+      const editing = list.querySelector('.passkey-rename-input');
+      if (editing) {
+        editing.focus();
+        editing.select();
+        return;
+      }
+      const asked = list.querySelector('.passkey-confirm');
+      if (asked) {
+        asked.closest('.passkey-card').querySelector('#passkey-keep').click();
+        return;
+      }
+      focusOn(add, done);
+    });
   }
 
   // confirmRemove asks on the card itself (no browser dialog).
@@ -311,11 +390,14 @@
     const yes = button('passkey-remove-confirm', t('remove'), () => {
       setClaim('passkeyAction', 'delete');
       setClaim('passkeyCredentialId', d.id);
+      noteChange('removed', d.name);
       submit();
     }, false, 'passkey-danger');
     const keep = button('passkey-keep', t('keep'), () => {
       row.textContent = '';
-      actionsOf().forEach((b) => row.appendChild(b));
+      const again = actionsOf();
+      again.forEach((b) => row.appendChild(b));
+      again[1].focus();
     });
     row.appendChild(yes);
     row.appendChild(keep);
@@ -335,6 +417,7 @@
       setClaim('passkeyAction', 'rename');
       setClaim('passkeyCredentialId', d.id);
       setClaim('passkeyDeviceName', value);
+      noteChange('renamed', value);
       submit();
     }, true));
     input.focus();
@@ -355,6 +438,11 @@
     ui.appendChild(actions);
     hidden.forEach(hideClaim);
     const page = ui.getAttribute('data-page');
+    // A change noted by the page before is said on the device page, the
+    // one that follows a change; any other page forgets it. A change B2C
+    // refused is forgotten when its error shows.
+    const change = takeChange();
+    onB2CError(forgetChange);
     // The page speaks the user's language, also to screen readers and in
     // the tab's title.
     document.documentElement.lang = P.language(locale());
@@ -371,7 +459,7 @@
     try {
       if (page === 'register') registerPage();
       else if (page === 'signin') signinPage();
-      else if (page === 'manage') managePage();
+      else if (page === 'manage') managePage(change);
     } catch (e) {
       fail(e && e.kind ? e : new P.PasskeyError('failed', e));
     }

@@ -14,6 +14,9 @@
   // checks that they agree).
   const strings = {
     en: {
+      changeAdded: 'Passkey added.',
+      changeRenamed: 'Passkey renamed to "{0}".',
+      changeRemoved: 'Passkey removed.',
       lastChange: 'This is the last change of this visit. To make more, open your passkeys again.',
       upgrading: 'Signing you in…',
       signinNamedFor: 'Use a passkey of {0}.',
@@ -54,6 +57,9 @@
       no: 'no'
     },
     de: {
+      changeAdded: 'Passkey hinzugefügt.',
+      changeRenamed: 'Passkey umbenannt in „{0}“.',
+      changeRemoved: 'Passkey entfernt.',
       lastChange: 'Dies ist die letzte Änderung bei diesem Besuch. Für weitere öffnen Sie Ihre Passkeys erneut.',
       upgrading: 'Sie werden angemeldet…',
       signinNamedFor: 'Verwenden Sie einen Passkey von {0}.',
@@ -94,6 +100,9 @@
       no: 'nein'
     },
     fr: {
+      changeAdded: 'Clé d\'accès ajoutée.',
+      changeRenamed: 'Clé d\'accès renommée en « {0} ».',
+      changeRemoved: 'Clé d\'accès supprimée.',
       lastChange: 'C\'est la dernière modification de cette visite. Pour en faire d\'autres, rouvrez vos clés d\'accès.',
       upgrading: 'Connexion en cours…',
       signinNamedFor: 'Utilisez une clé d\'accès de {0}.',
@@ -134,6 +143,9 @@
       no: 'non'
     },
     it: {
+      changeAdded: 'Passkey aggiunta.',
+      changeRenamed: 'Passkey rinominata in «{0}».',
+      changeRemoved: 'Passkey rimossa.',
       lastChange: 'Questa è l\'ultima modifica di questa visita. Per farne altre, riapri le tue passkey.',
       upgrading: 'Accesso in corso…',
       signinNamedFor: 'Usa una passkey di {0}.',
