@@ -96,4 +96,46 @@ func TestLanguagesAgree(t *testing.T) {
 			t.Errorf("%s has strings tables for %v, want %v", script, langs, want)
 		}
 	}
+	// The sign-in page knows the handler's credential_unknown message by
+	// its text (B2C shows the text, not the code): the scripts' copy is
+	// the handler's, in every language.
+	data, err := os.ReadFile(filepath.Join("pages", "passkey.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	copies := jsStrings(t, string(data), "credentialUnknown")
+	for _, tag := range passkey.Languages() {
+		lang := tag.String()
+		if got, want := copies[lang], passkey.UserMessage(passkey.CodeCredentialUnknown, tag); got != want {
+			t.Errorf("passkey.js says credential_unknown in %s as %q, the handler as %q", lang, got, want)
+		}
+	}
+}
+
+// jsStrings returns, per language table of a strings script, the value of
+// key, a single-quoted literal whose only escape is \'.
+func jsStrings(t *testing.T, script, key string) map[string]string {
+	t.Helper()
+	entry := regexp.MustCompile(`^\s+` + regexp.QuoteMeta(key) + `: '((?:[^'\\]|\\')*)',?$`)
+	out := map[string]string{}
+	lang := ""
+	for line := range strings.Lines(script) {
+		line = strings.TrimRight(line, "\n")
+		if m := jsLanguages.FindStringSubmatch(line); m != nil {
+			lang = m[1]
+			continue
+		}
+		if lang == "" || !strings.Contains(line, key+":") {
+			continue
+		}
+		m := entry.FindStringSubmatch(line)
+		if m == nil {
+			t.Fatalf("%s's %s is not a plain single-quoted string: %s", lang, key, line)
+		}
+		if _, dup := out[lang]; dup {
+			t.Fatalf("%s has %s twice", lang, key)
+		}
+		out[lang] = strings.ReplaceAll(m[1], `\'`, `'`)
+	}
+	return out
 }

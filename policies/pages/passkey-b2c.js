@@ -12,6 +12,8 @@
  *
  * A change (a passkey added, renamed or removed) is confirmed on the next
  * page, and after any error the focus goes to what the user can do next.
+ * When B2C refuses a posted passkey with the service's credential_unknown
+ * message, the sign-in page tells the browser (signalUnknownCredential).
  */
 (function (global) {
   'use strict';
@@ -91,15 +93,59 @@
     return age >= 0 && age < changeFresh ? change : null;
   }
 
-  // onB2CError calls back whenever B2C shows its page-level error: a
-  // validation profile failed and the page stays.
+  // onB2CError calls back with the text whenever B2C shows its page-level
+  // error: a validation profile failed and the page stays.
   function onB2CError(callback) {
     const error = document.querySelector('#api .error.pageLevel');
     if (!error) return;
     new MutationObserver(() => {
-      const shown = error.style.display !== 'none' && error.getAttribute('aria-hidden') !== 'true' && error.textContent.trim();
-      if (shown) callback();
+      const text = error.textContent.replace(/\s+/g, ' ').trim();
+      const shown = error.style.display !== 'none' && error.getAttribute('aria-hidden') !== 'true' && text;
+      if (shown) callback(text);
     }).observe(error, { attributes: true, childList: true, characterData: true, subtree: true });
+  }
+
+  // --- the Signal API after a refused passkey ---------------------------
+  // login-finish is a validation profile: when it refuses the passkey the
+  // page posted, B2C keeps the page and shows the service's userMessage;
+  // the page sees that text, not the error code. When the text is the
+  // handler's credential_unknown message (passkey.js holds it in every
+  // language, a Go test keeps it equal to the handler's), the service does
+  // not know the passkey (removed there, or never saved): the page tells
+  // the browser, whose password manager may then hide or remove it
+  // (PublicKeyCredential.signalUnknownCredential, Chrome 132+, Safari 26+).
+  // Where the browser lacks it, nothing happens; any other refusal (an
+  // expired challenge, a wrong signature) signals nothing.
+  function unknownCredentialSignal(optionsJSON) {
+    let rpId = '';
+    // Without an rpId in the options the browser used the page's host.
+    try { rpId = JSON.parse(optionsJSON).publicKey.rpId || ''; } catch (e) { rpId = ''; }
+    rpId = rpId || global.location.hostname;
+    let posted = '';
+    return {
+      // posted notes the credential id of the credential claim just written.
+      posted(credentialJSON) {
+        try { posted = JSON.parse(credentialJSON).id || ''; } catch (e) { posted = ''; }
+      },
+      // forget: the next submit posts no passkey.
+      forget() { posted = ''; },
+      // refused takes the text B2C shows; once per posted passkey.
+      refused(text) {
+        const credentialId = posted;
+        posted = '';
+        if (!credentialId || !P.texts('credentialUnknown').includes(text)) return;
+        const PKC = global.PublicKeyCredential;
+        if (!PKC || typeof PKC.signalUnknownCredential !== 'function') {
+          ui.setAttribute('data-signal', 'unsupported');
+          return;
+        }
+        ui.setAttribute('data-signal', 'made');
+        // Advice to the password manager: a refusal changes nothing here.
+        try {
+          Promise.resolve(PKC.signalUnknownCredential({ rpId, credentialId })).catch(() => {});
+        } catch (e) { /* the browser refused the call */ }
+      }
+    };
   }
 
   // focusOn moves the focus to the first of the elements that is there.
@@ -209,11 +255,13 @@
       const account = $('passkeyReadOnlyEmail');
       hideClaim('passkeyReadOnlyEmail');
       header(t('signinTitle'), account?.value ? t('signinNamedFor').replace('{0}', account.value) : t('signinNamedIntro'));
+      const signal = unknownCredentialSignal(options);
       const runNamed = function () {
         say(P.message('working', locale()));
         setActions([]);
         P.signIn(options).then((credential) => {
           setClaim('passkeyCredential', credential);
+          signal.posted(credential);
           submit();
           say('');
           setActions([button('passkey-back', P.message('back', locale()), goBack)]);
@@ -222,7 +270,10 @@
       if (!P.supported()) return fail(new P.PasskeyError('unsupported'));
       // The service refused the passkey (B2C shows why): the challenge is
       // spent, the way on is another way to sign in.
-      onB2CError(() => focusOn($('passkey-back')));
+      onB2CError((text) => {
+        signal.refused(text);
+        focusOn($('passkey-back'));
+      });
       runNamed();
       return;
     }
@@ -239,6 +290,7 @@
     // so the action decides; it is written on every submit, also by B2C's
     // own Continue.
     let next = 'name';
+    const signal = unknownCredentialSignal(options);
     $('continue').addEventListener('click', (e) => {
       if (next === 'name' && !name.value.trim()) {
         // Nothing to go on: say so here instead of B2C's generic error.
@@ -249,6 +301,7 @@
         return;
       }
       setClaim('passkeyAction', next);
+      if (next !== 'passkey') signal.forget();
       next = 'name';
     }, true);
     const send = function (action) {
@@ -268,7 +321,8 @@
     let busy = false;
     const expired = function () { return Date.now() - loadedAt > lifetime - 5000; };
     const watchRefusal = function () {
-      onB2CError(() => {
+      onB2CError((text) => {
+        signal.refused(text);
         spent = true;
         busy = false;
         say('');
@@ -277,6 +331,7 @@
     };
     const done = function (credential) {
       setClaim('passkeyCredential', credential);
+      signal.posted(credential);
       send('passkey');
     };
     // Autofill waits quietly in the field's suggestions; when it ends

@@ -14,6 +14,8 @@
   // checks that they agree).
   const strings = {
     en: {
+      // The handler's credential_unknown message (a Go test keeps them equal).
+      credentialUnknown: 'This passkey is not registered for your account.',
       changeAdded: 'Passkey added.',
       changeRenamed: 'Passkey renamed to "{0}".',
       changeRemoved: 'Passkey removed.',
@@ -57,6 +59,7 @@
       no: 'no'
     },
     de: {
+      credentialUnknown: 'Dieser Passkey ist für Ihr Konto nicht registriert.',
       changeAdded: 'Passkey hinzugefügt.',
       changeRenamed: 'Passkey umbenannt in „{0}“.',
       changeRemoved: 'Passkey entfernt.',
@@ -100,6 +103,7 @@
       no: 'nein'
     },
     fr: {
+      credentialUnknown: 'Cette clé d\'accès n\'est pas enregistrée pour votre compte.',
       changeAdded: 'Clé d\'accès ajoutée.',
       changeRenamed: 'Clé d\'accès renommée en « {0} ».',
       changeRemoved: 'Clé d\'accès supprimée.',
@@ -143,6 +147,7 @@
       no: 'non'
     },
     it: {
+      credentialUnknown: 'Questa passkey non è registrata per il tuo account.',
       changeAdded: 'Passkey aggiunta.',
       changeRenamed: 'Passkey rinominata in «{0}».',
       changeRemoved: 'Passkey rimossa.',
@@ -201,6 +206,11 @@
   // text is the string key in the language of tag (see language).
   function text(key, tag) {
     return strings[language(tag)][key] ?? strings.en[key];
+  }
+
+  // texts is the string key in every language.
+  function texts(key) {
+    return Object.keys(strings).map((lang) => strings[lang][key]).filter((s) => s != null);
   }
 
   // message is the text of an error kind, the generic one for others.
@@ -356,6 +366,7 @@
     call,
     message,
     text,
+    texts,
     language,
     PasskeyError
   };
