@@ -462,9 +462,11 @@ func TestB2CPages(t *testing.T) {
 		if s := b.submitted(tab); s.Claims["passkeyAction"] != "passkey" {
 			t.Fatalf("first submit %v", s.Claims)
 		}
-		// The service refused it (say the passkey was removed there): B2C
-		// shows why on the same page; the challenge is spent.
-		showError(t, tab, "This passkey is not registered for your account.")
+		// The service refused it (say its signature did not verify): B2C
+		// shows why on the same page; the challenge is spent. (An unknown
+		// passkey would also be signalled to the browser, which would
+		// then forget it: signal_test.go.)
+		showError(t, tab, "Your passkey could not be verified. Please try again.")
 		focused, _ := chromedp.Run(tab, chromedp.Poll[string](`document.activeElement && document.activeElement.id === 'passkey-usernameless' && 'yes'`,
 			chromedp.WithPollingInterval(20*time.Millisecond)))
 		if focused != "yes" {
