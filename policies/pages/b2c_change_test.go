@@ -88,11 +88,7 @@ func TestB2CChangeConfirmed(t *testing.T) {
 
 	t.Run("renamed, then removed, in English", func(t *testing.T) {
 		b.open(tab, managePage(devices, "en", ""))
-		click(t, tab, "#passkey-rename-0")
-		if err := chromedp.Do(tab, chromedp.SetValue(chromedp.CSS(".passkey-rename-input"), "Work laptop")); err != nil {
-			t.Fatal(err)
-		}
-		click(t, tab, "#passkey-save")
+		renameFirst(t, tab, "Work laptop")
 		b.submitted(tab)
 		b.open(tab, managePage(devices, "en", ""))
 		if text, role := confirmation(t, tab); text != `Passkey renamed to "Work laptop".` || role != "status" {
@@ -109,11 +105,7 @@ func TestB2CChangeConfirmed(t *testing.T) {
 
 	t.Run("refused: no confirmation, then or later", func(t *testing.T) {
 		b.open(tab, managePage(devices, "en", ""))
-		click(t, tab, "#passkey-rename-0")
-		if err := chromedp.Do(tab, chromedp.SetValue(chromedp.CSS(".passkey-rename-input"), "Laptop")); err != nil {
-			t.Fatal(err)
-		}
-		click(t, tab, "#passkey-save")
+		renameFirst(t, tab, "Laptop")
 		b.submitted(tab)
 		showError(t, tab, "This passkey is not registered for your account.")
 		if text, _ := confirmation(t, tab); text != "" {
@@ -194,11 +186,7 @@ func TestB2CFocusAfterError(t *testing.T) {
 
 	t.Run("manage page: refused rename", func(t *testing.T) {
 		b.open(tab, managePage(devices, "en", ""))
-		click(t, tab, "#passkey-rename-0")
-		if err := chromedp.Do(tab, chromedp.SetValue(chromedp.CSS(".passkey-rename-input"), "Laptop")); err != nil {
-			t.Fatal(err)
-		}
-		click(t, tab, "#passkey-save")
+		renameFirst(t, tab, "Laptop")
 		b.submitted(tab)
 		showError(t, tab, refused)
 		focused(t, tab, ".passkey-rename-input", "rename refused")

@@ -565,11 +565,7 @@ func TestB2CPages(t *testing.T) {
 		if got := waitText(t, tab, "#passkey-rename-0"); got != "Rinomina" {
 			t.Errorf("rename button %q", got)
 		}
-		click(t, tab, "#passkey-rename-0")
-		if err := chromedp.Do(tab, chromedp.SetValue(chromedp.CSS(".passkey-rename-input"), "Portatile")); err != nil {
-			t.Fatal(err)
-		}
-		click(t, tab, "#passkey-save")
+		renameFirst(t, tab, "Portatile")
 		s := b.submitted(tab)
 		if s.Claims["passkeyAction"] != "rename" || s.Claims["passkeyCredentialId"] != credentialID || s.Claims["passkeyDeviceName"] != "Portatile" {
 			t.Fatalf("submitted %v", s.Claims)
@@ -614,4 +610,15 @@ func TestB2CPages(t *testing.T) {
 			t.Fatalf("done submitted %v", s.Claims)
 		}
 	})
+}
+
+// renameFirst renames the first passkey on the device page to name and
+// saves, as a user would.
+func renameFirst(t *testing.T, tab context.Context, name string) {
+	t.Helper()
+	click(t, tab, "#passkey-rename-0")
+	if err := chromedp.Do(tab, chromedp.SetValue(chromedp.CSS(".passkey-rename-input"), name)); err != nil {
+		t.Fatal(err)
+	}
+	click(t, tab, "#passkey-save")
 }
