@@ -279,7 +279,7 @@ func TestTemplateValidatesAgainstARMSchemas(t *testing.T) {
 	if s.nameLimits != 17 {
 		t.Errorf("dropped the name min/maxLength of %d resource definitions; SOURCE.txt counts 17 in these files", s.nameLimits)
 	}
-	tpl := loadJSONNumbers(t, "azuredeploy.json")
+	tpl := testenv.ReadJSONDocument(t, "azuredeploy.json")
 	resources, _ := tpl.(map[string]any)["resources"].([]any)
 	if len(resources) == 0 {
 		t.Fatal("the template has no resources")
@@ -302,7 +302,7 @@ func TestTemplateValidatesAgainstARMSchemas(t *testing.T) {
 	if n := len(resources) - len(checkable); n > 0 {
 		t.Logf("%d resources left out of the whole-template check: their schema files are missing", n)
 	}
-	if err := s.parameters.Validate(loadJSONNumbers(t, "azuredeploy.parameters.json")); err != nil {
+	if err := s.parameters.Validate(testenv.ReadJSONDocument(t, "azuredeploy.parameters.json")); err != nil {
 		t.Errorf("azuredeploy.parameters.json does not validate against deploymentParameters.json:\n%v", err)
 	}
 	t.Logf("%d resources validated; stand-in lists %d resource definitions", len(checkable), s.definitions)
@@ -384,18 +384,4 @@ func TestSchemaCatchesMistakes(t *testing.T) {
 	if err := s.template.Validate(tpl); err != nil {
 		t.Errorf("the corrected site does not validate: %v", err)
 	}
-}
-
-func loadJSONNumbers(t *testing.T, path string) any {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	v, err := jsonschema.UnmarshalJSON(f)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return v
 }

@@ -2,8 +2,9 @@ package infra
 
 import (
 	"encoding/json"
-	"os"
 	"testing"
+
+	"github.com/passkeys-b2c/passkeys/internal/testenv"
 )
 
 // A variant is one way of deploying the template: the example parameters
@@ -48,13 +49,13 @@ func render(t *testing.T, v variant) *rendered {
 		Resources []map[string]any `json:"resources"`
 		Outputs   map[string]any   `json:"outputs"`
 	}
-	readJSON(t, "azuredeploy.json", &doc)
+	testenv.ReadJSON(t, "azuredeploy.json", &doc)
 	var file struct {
 		Parameters map[string]struct {
 			Value any `json:"value"`
 		} `json:"parameters"`
 	}
-	readJSON(t, "azuredeploy.parameters.json", &file)
+	testenv.ReadJSON(t, "azuredeploy.parameters.json", &file)
 
 	e := &armEvaluator{params: map[string]any{}, defaults: map[string]any{}, variables: doc.Variables}
 	for name, p := range doc.Parameters {
@@ -121,17 +122,6 @@ func (r *rendered) variable(name string) any { return r.eval.value(r.Variables[n
 
 // expr evaluates an expression as the template would write it.
 func (r *rendered) expr(s string) any { return r.eval.value(s) }
-
-func readJSON(t *testing.T, path string, v any) {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-}
 
 // forEachVariant runs check on every variant as a subtest.
 func forEachVariant(t *testing.T, check func(t *testing.T, v variant, tpl *rendered)) {

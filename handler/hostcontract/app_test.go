@@ -31,7 +31,7 @@ func layOut(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	var h hostJSON
-	decodeFile(t, repoFile("host.json"), &h)
+	testenv.ReadJSON(t, repoFile("host.json"), &h)
 	copyFile(t, repoFile("host.json"), filepath.Join(dir, "host.json"), 0o644)
 	for _, name := range functionFolders(t) {
 		if err := os.Mkdir(filepath.Join(dir, name), 0o755); err != nil {
@@ -75,7 +75,7 @@ func launch(t *testing.T, env ...string) *app {
 	t.Helper()
 	dir := layOut(t)
 	var h hostJSON
-	decodeFile(t, filepath.Join(dir, "host.json"), &h)
+	testenv.ReadJSON(t, filepath.Join(dir, "host.json"), &h)
 	exe := "./" + h.CustomHandler.Description.DefaultExecutablePath
 	handler := testenv.LaunchBinary(t, exe, dir, func(port int) []string {
 		return append(append(baseEnv(), fmt.Sprintf("FUNCTIONS_CUSTOMHANDLER_PORT=%d", port)), env...)

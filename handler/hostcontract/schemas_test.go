@@ -3,7 +3,6 @@ package hostcontract
 import (
 	"bytes"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -36,7 +35,7 @@ var (
 // network (only the file given and the bundled meta-schemas).
 func compile(t *testing.T, src schemaSource) *jsonschema.Schema {
 	t.Helper()
-	doc := readJSON(t, testenv.SchemaFile(t, src.rel, src.url))
+	doc := testenv.ReadJSONDocument(t, testenv.SchemaFile(t, src.rel, src.url))
 	if src.draft07 {
 		doc.(map[string]any)["$schema"] = "http://json-schema.org/draft-07/schema#"
 	}
@@ -49,21 +48,6 @@ func compile(t *testing.T, src schemaSource) *jsonschema.Schema {
 		t.Fatalf("compiling schema %s: %v", src.rel, err)
 	}
 	return schema
-}
-
-// readJSON decodes a JSON file the way the schema validator expects
-// (numbers as json.Number).
-func readJSON(t *testing.T, path string) any {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return doc
 }
 
 // repoFile is a path relative to the repository root.
@@ -137,7 +121,7 @@ func clone(t *testing.T, doc any) map[string]any {
 // each be rejected: a schema that accepted them would prove nothing.
 func checkSchema(t *testing.T, schema *jsonschema.Schema, file string, mutations []mutation) {
 	t.Helper()
-	doc := readJSON(t, file)
+	doc := testenv.ReadJSONDocument(t, file)
 	if err := schema.Validate(doc); err != nil {
 		t.Fatalf("%s does not match %s:\n%v", file, schema.Location, err)
 	}
@@ -238,22 +222,10 @@ type functionJSON struct {
 	} `json:"bindings"`
 }
 
-// decodeFile decodes a JSON file strictly into v.
-func decodeFile(t *testing.T, path string, v any) {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-}
-
 func TestHostJSONSettings(t *testing.T) {
 	t.Parallel()
 	var h hostJSON
-	decodeFile(t, repoFile("host.json"), &h)
+	testenv.ReadJSON(t, repoFile("host.json"), &h)
 	if h.Version != "2.0" {
 		t.Errorf("version = %q, want 2.0", h.Version)
 	}
@@ -276,7 +248,7 @@ func TestFunctionJSONBindings(t *testing.T) {
 	for _, name := range functionNames(t) {
 		t.Run(name, func(t *testing.T) {
 			var f functionJSON
-			decodeFile(t, repoFile(filepath.Join("functions", name, "function.json")), &f)
+			testenv.ReadJSON(t, repoFile(filepath.Join("functions", name, "function.json")), &f)
 			// Forwarding needs exactly an httpTrigger in and an http out.
 			if len(f.Bindings) != 2 {
 				t.Fatalf("%d bindings, want exactly an httpTrigger in and an http out", len(f.Bindings))
@@ -307,7 +279,7 @@ func TestLocalSettingsExample(t *testing.T) {
 		IsEncrypted bool              `json:"IsEncrypted"`
 		Values      map[string]string `json:"Values"`
 	}
-	decodeFile(t, repoFile("local.settings.json.example"), &s)
+	testenv.ReadJSON(t, repoFile("local.settings.json.example"), &s)
 	if s.IsEncrypted {
 		t.Error("IsEncrypted is true in an example")
 	}
@@ -336,30 +308,28 @@ func TestRoutesMatchFunctionFolders(t *testing.T) {
 // RelatedOriginsFunctionPath under the "api" prefix.
 func TestRelatedOriginsFunctionJSON(t *testing.T) {
 	t.Parallel()
-	var f functionJSON
-	decodeFile(t, repoFile(filepath.Join("functions", api.RelatedOriginsFunction, "function.json")), &f)
-	if len(f.Bindings) != 2 {
-		t.Fatalf("%d bindings, want exactly an httpTrigger in and an http out", len(f.Bindings))
-	}
-	in := f.Bindings[0]
-	if in.Type != "httpTrigger" || in.AuthLevel != "anonymous" || !slices.Contains(in.Methods, "get") || in.Route == nil ||
-		"/api/"+*in.Route != api.RelatedOriginsFunctionPath {
-		t.Errorf("binding = %+v, want an anonymous get httpTrigger on route %s", in, strings.TrimPrefix(api.RelatedOriginsFunctionPath, "/api/"))
-	}
+	anonymousGet(t, api.RelatedOriginsFunction, strings.TrimPrefix(api.RelatedOriginsFunctionPath, "/api/"))
 }
 
 // TestPagesFunctionJSON: the page templates are fetched by browsers from
 // the B2C origin, without a key, under /api/pages/<file>.
 func TestPagesFunctionJSON(t *testing.T) {
 	t.Parallel()
+	anonymousGet(t, api.PagesFunction, "pages/{*file}")
+}
+
+// anonymousGet checks that a function is exactly an anonymous GET
+// httpTrigger on route, with its http out.
+func anonymousGet(t *testing.T, function, route string) {
+	t.Helper()
 	var f functionJSON
-	decodeFile(t, repoFile(filepath.Join("functions", api.PagesFunction, "function.json")), &f)
+	testenv.ReadJSON(t, repoFile(filepath.Join("functions", function, "function.json")), &f)
 	if len(f.Bindings) != 2 {
 		t.Fatalf("%d bindings, want exactly an httpTrigger in and an http out", len(f.Bindings))
 	}
 	in := f.Bindings[0]
-	if in.Type != "httpTrigger" || in.AuthLevel != "anonymous" || !slices.Contains(in.Methods, "get") || in.Route == nil || *in.Route != "pages/{*file}" {
-		t.Errorf("pages binding = %+v, want an anonymous get httpTrigger on route pages/{*file}", in)
+	if in.Type != "httpTrigger" || in.AuthLevel != "anonymous" || !slices.Contains(in.Methods, "get") || in.Route == nil || *in.Route != route {
+		t.Errorf("%s binding = %+v, want an anonymous get httpTrigger on route %s", function, in, route)
 	}
 }
 
@@ -369,7 +339,7 @@ func TestPagesFunctionJSON(t *testing.T) {
 func TestAppFunctionJSON(t *testing.T) {
 	t.Parallel()
 	var f functionJSON
-	decodeFile(t, repoFile(filepath.Join("functions", api.AppFunction, "function.json")), &f)
+	testenv.ReadJSON(t, repoFile(filepath.Join("functions", api.AppFunction, "function.json")), &f)
 	if len(f.Bindings) != 2 {
 		t.Fatalf("%d bindings, want exactly an httpTrigger in and an http out", len(f.Bindings))
 	}
@@ -402,7 +372,7 @@ func TestSupportFunctionJSON(t *testing.T) {
 	t.Parallel()
 	for _, name := range functionFolders(t) {
 		var f functionJSON
-		decodeFile(t, repoFile(filepath.Join("functions", name, "function.json")), &f)
+		testenv.ReadJSON(t, repoFile(filepath.Join("functions", name, "function.json")), &f)
 		anonymous := f.Bindings[0].AuthLevel == "anonymous"
 		if anonymous != (name == api.PagesFunction || name == api.AppFunction || name == api.RelatedOriginsFunction) {
 			t.Errorf("%s: authLevel %q", name, f.Bindings[0].AuthLevel)
