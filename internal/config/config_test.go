@@ -34,6 +34,26 @@ func load(t *testing.T, env ...string) (*Config, error) {
 	return Load()
 }
 
+// wantRefused checks that Load refuses env with one line that starts
+// with the variable's name, and no config.
+func wantRefused(t *testing.T, variable string, env ...string) {
+	t.Helper()
+	c, err := load(t, env...)
+	if err == nil {
+		t.Fatalf("Load() accepted %q: %+v", env, c)
+	}
+	msg := err.Error()
+	if !strings.HasPrefix(msg, variable+":") {
+		t.Errorf("error %q does not start with %s:", msg, variable)
+	}
+	if strings.Contains(msg, "\n") {
+		t.Errorf("error is more than one line: %q", msg)
+	}
+	if c != nil {
+		t.Errorf("Load() returned a config with its error")
+	}
+}
+
 func TestDefaults(t *testing.T) {
 	c, err := load(t)
 	if err != nil {
@@ -224,20 +244,7 @@ func TestBadSettings(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := load(t, tt.env...)
-			if err == nil {
-				t.Fatalf("Load() accepted %q: %+v", tt.env, c)
-			}
-			msg := err.Error()
-			if !strings.HasPrefix(msg, tt.variable+":") {
-				t.Errorf("error %q does not start with %s:", msg, tt.variable)
-			}
-			if strings.Contains(msg, "\n") {
-				t.Errorf("error is more than one line: %q", msg)
-			}
-			if c != nil {
-				t.Errorf("Load() returned a config with its error")
-			}
+			wantRefused(t, tt.variable, tt.env...)
 		})
 	}
 }

@@ -103,13 +103,7 @@ func TestBadPolicySettings(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := load(t, tt.env...)
-			if err == nil {
-				t.Fatalf("Load() accepted %q: %+v", tt.env, c)
-			}
-			if !strings.HasPrefix(err.Error(), tt.variable+":") {
-				t.Errorf("error %q does not start with %s:", err, tt.variable)
-			}
+			wantRefused(t, tt.variable, tt.env...)
 		})
 	}
 }

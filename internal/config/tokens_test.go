@@ -2,7 +2,6 @@ package config
 
 import (
 	"slices"
-	"strings"
 	"testing"
 	"time"
 )
@@ -54,13 +53,7 @@ func TestBadTokenSettings(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := load(t, tt.env...)
-			if err == nil {
-				t.Fatalf("Load() accepted %q: %+v", tt.env, c)
-			}
-			if !strings.HasPrefix(err.Error(), tt.variable+":") {
-				t.Errorf("error %q does not start with %s:", err, tt.variable)
-			}
+			wantRefused(t, tt.variable, tt.env...)
 		})
 	}
 }
