@@ -30,14 +30,7 @@ func TestIndexesExistingDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	cred, err := azcosmos.NewKeyCredential(c.Key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := azcosmos.NewClientWithKey(c.Endpoint, cred, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := c.Client(t)
 	users, err := client.NewContainer(database, cosmos.UsersContainer)
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/data/azcosmos"
 )
 
 // CosmosServerDir is the folder of the Cosmos-compatible test server,
@@ -192,4 +194,20 @@ func (c *Cosmos) control(t testing.TB, method, body string) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("Cosmos test server fault control: %s", resp.Status)
 	}
+}
+
+// Client is an SDK client of the test server, for tests that look at or
+// plant items behind the store's back; it is closed when the test ends.
+func (c *Cosmos) Client(t testing.TB) *azcosmos.Client {
+	t.Helper()
+	cred, err := azcosmos.NewKeyCredential(c.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := azcosmos.NewClientWithKey(c.Endpoint, cred, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	return client
 }

@@ -58,15 +58,7 @@ func TestServer(t *testing.T) {
 	c := testenv.StartCosmos(t)
 	database := c.Database(t)
 	open(t, c, cosmos.Options{Database: database})
-	cred, err := azcosmos.NewKeyCredential(c.Key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := azcosmos.NewClientWithKey(c.Endpoint, cred, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
+	client := c.Client(t)
 	container, err := client.NewContainer(database, cosmos.UsersContainer)
 	if err != nil {
 		t.Fatal(err)
