@@ -34,6 +34,19 @@ func load(t *testing.T, env ...string) (*Config, error) {
 	return Load()
 }
 
+// checkLoaded loads env, which must be accepted, and runs check (when
+// set) on the result.
+func checkLoaded(t *testing.T, check func(*testing.T, *Config), env ...string) {
+	t.Helper()
+	c, err := load(t, env...)
+	if err != nil {
+		t.Fatalf("Load() = %v", err)
+	}
+	if check != nil {
+		check(t, c)
+	}
+}
+
 // wantRefused checks that Load refuses env with one line that starts
 // with the variable's name, and no config.
 func wantRefused(t *testing.T, variable string, env ...string) {
@@ -168,13 +181,7 @@ func TestValidSettings(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := load(t, tt.env...)
-			if err != nil {
-				t.Fatalf("Load() = %v", err)
-			}
-			if tt.check != nil {
-				tt.check(t, c)
-			}
+			checkLoaded(t, tt.check, tt.env...)
 		})
 	}
 }

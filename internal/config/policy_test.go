@@ -51,13 +51,7 @@ func TestPolicySettings(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := load(t, tt.env...)
-			if err != nil {
-				t.Fatalf("Load() = %v", err)
-			}
-			if tt.check != nil {
-				tt.check(t, c)
-			}
+			checkLoaded(t, tt.check, tt.env...)
 		})
 	}
 }
